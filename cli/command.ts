@@ -1,0 +1,54 @@
+import type { Clock, Env, Output, Spawner } from "../io/mod.ts";
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  description: string;
+  short?: string;
+  /** Repeatable: values collect into a list. */
+  multiple?: boolean;
+  /** Placeholder shown in help, e.g. `<triple>`. */
+  valueName?: string;
+  /** Shown in help; the handler applies defaults so that they live beside the logic that uses them. */
+  defaultText?: string;
+}
+
+export interface PositionalSpec {
+  name: string;
+  required?: boolean;
+  variadic?: boolean;
+}
+
+/** What every handler receives: parsed arguments and the side-effect seams. */
+export interface CommandContext {
+  env: Env;
+  out: Output;
+  clock: Clock;
+  spawner: Spawner;
+  cwd: string;
+  /** The running executable, for commands that re-run or replace it. */
+  execPath: string;
+}
+
+export interface ParsedArgs {
+  /** The command path, e.g. `["ci", "release-build"]`. */
+  path: readonly string[];
+  positionals: readonly string[];
+  string(name: string): string | undefined;
+  list(name: string): readonly string[];
+  flag(name: string): boolean;
+}
+
+/** A handler returns the exit code (0 when it returns nothing); failures throw `VoxError`. */
+export type Handler = (args: ParsedArgs, context: CommandContext) => Promise<number | void>;
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  options?: Readonly<Record<string, OptionSpec>>;
+  positionals?: readonly PositionalSpec[];
+  /** Extra help text: environment variables, exit codes, examples. */
+  details?: string;
+  subcommands?: readonly CommandSpec[];
+  /** Imported only when this command runs, so start-up parses nothing it does not need. */
+  load?: () => Promise<Handler>;
+}

@@ -1,0 +1,40 @@
+import { BUILD_VERSION } from "../build/constants.ts";
+import type { Handler } from "../cli/mod.ts";
+import { describePolicy, detectHostTarget, type PolicyDescription, tagOf } from "../policy/mod.ts";
+
+/** `vox policy [--json] [--tag <tag>]` */
+export const run: Handler = async (args, context) => {
+  const tag = args.string("tag") ?? tagOf(BUILD_VERSION);
+  const host = await detectHostTarget(context.execPath).catch(() => undefined);
+  const policy = describePolicy({ tag, hostTriple: host?.triple, mirrorBaseUrl: context.env.get("VOX_UPGRADE_BASE_URL") });
+  context.out.stdout(args.flag("json") ? `${JSON.stringify(policy, null, 2)}\n` : renderPolicy(policy));
+};
+
+export function renderPolicy(policy: PolicyDescription): string {
+  const rows = policy.targets.map((t) => [t.triple, t.bunTarget, t.archive, t.assets[0]!.entry, t.status]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["triple", "bun target", "archive", "executable"][i]!.length));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join("  ");
+  const sample = (policy.targets.find((t) => t.triple === policy.hostTriple) ?? policy.targets[0]!).assets[0]!;
+  return [
+    `Install policy (${policy.schema})`,
+    `host triple:     ${policy.hostTriple ?? "unsupported"}`,
+    `release repo:    ${policy.releaseSource.repo}`,
+    `release base:    ${policy.releaseSource.releaseBaseUrl}`,
+    `tagged URL:      ${sample.url}`,
+    `latest URL:      ${sample.latestUrl}`,
+    `checksums:       ${policy.releaseSource.checksumsName} (+ ${policy.releaseSource.signatureName})`,
+    "",
+    line(["triple", "bun target", "archive", "executable", "status"]),
+    ...rows.map(line),
+    "",
+    "trusted keys:",
+    ...policy.trustedKeys.map((k) => `  ${k.keyId}  ${k.publicKey}`),
+    "",
+    `source install (checkout marker ${policy.sourceInstall.marker}, lockfile ${policy.sourceInstall.lockfile}):`,
+    ...policy.sourceInstall.steps.map((s) => `  ${s.join(" ")}`),
+    "",
+    "environment:",
+    ...Object.entries(policy.env).map(([name, text]) => `  ${name.padEnd(27)} ${text}`),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,8 @@
+// Side effects behind narrow interfaces: environment, clock, process spawning, output streams.
+// Owns the real implementations and the in-memory ones unit tests pass in; nothing here knows about vox.
+
+export { type Env, mapEnv, processEnv } from "./env.ts";
+export { type Clock, fixedClock, systemClock } from "./clock.ts";
+export { nodeSpawner, type SpawnOptions, type SpawnResult, type Spawner } from "./spawn.ts";
+export { bufferOutput, type Output, processOutput } from "./output.ts";
+export { writeFileAtomic } from "./atomic.ts";

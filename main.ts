@@ -1,0 +1,100 @@
+// vox: the toolchain CLI. This file is the command table (data) and the process boundary; handlers load lazily,
+// so `vox --version` parses almost nothing. Runs under Bun (compiled), Node (tsx) and Deno.
+
+import { pathToFileURL } from "node:url";
+import { BUILD_VERSION } from "./build/constants.ts";
+import { type CommandSpec, type Handler, runCli } from "./cli/mod.ts";
+import { nodeSpawner, processEnv, processOutput, systemClock } from "./io/mod.ts";
+
+const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
+const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" } as const;
+
+const printVersionOrHelp: Handler = async (args, context) => {
+  if (!args.flag("version")) return runCli(voxCommand, ["--help"], context);
+  context.out.stdout(`vox ${BUILD_VERSION}\n`);
+};
+
+export const voxCommand: CommandSpec = {
+  name: "vox",
+  summary: "The Vox toolchain: install policy, releases, upgrades, packaging and deploy",
+  options: { version: { type: "boolean", short: "V", description: "Print the version" } },
+  load: async () => printVersionOrHelp,
+  subcommands: [
+    {
+      name: "policy",
+      summary: "Print the install policy (targets, asset names, URLs, keys, source install)",
+      options: { json, tag: { type: "string", valueName: "<tag>", description: "Tag used in example names and URLs", defaultText: "this version" } },
+      load: () => import("./commands/policy.ts").then((m) => m.run),
+    },
+    {
+      name: "ci",
+      summary: "Release engineering: build, checksum, sign and verify release artifacts",
+      subcommands: [
+        {
+          name: "release-build",
+          summary: "Compile, archive, checksum and smoke-test release binaries",
+          options: {
+            target: { type: "string", multiple: true, valueName: "<triple>", description: "Target triple, or 'all'", defaultText: "the host triple" },
+            version: { type: "string", valueName: "<tag>", description: "Release tag v<semver>", defaultText: "v + package.json version" },
+            "out-dir": { type: "string", valueName: "<dir>", description: "Output directory", defaultText: "dist" },
+            package: { type: "string", valueName: "<vox|bootstrap|both>", description: "Which executables to build", defaultText: "both" },
+            "trusted-key": { ...trustedKey, description: "Embed this minisign public key file as trusted in the built executables" },
+            "no-smoke": { type: "boolean", description: "Skip running the built executables" },
+            json,
+          },
+          details: "Environment: SOURCE_DATE_EPOCH (archive timestamps; default: last commit time), VOX_BUN (the bun executable), VOX_REPO_ROOT (the checkout).",
+          load: () => import("./commands/ci.ts").then((m) => m.releaseBuild),
+        },
+        {
+          name: "checksums",
+          summary: "Write checksums.txt for every release archive in a directory",
+          positionals: [{ name: "dir", required: true }],
+          options: { json },
+          load: () => import("./commands/ci.ts").then((m) => m.checksums),
+        },
+        {
+          name: "sign",
+          summary: "Sign a file with minisign; the trusted comment binds repo, tag and version",
+          positionals: [{ name: "file", required: true }],
+          options: {
+            key: { type: "string", valueName: "<file>", description: "minisign secret key file (encrypted keys read VOX_SIGNING_KEY_PASSWORD)" },
+            tag: { type: "string", valueName: "<tag>", description: "Release tag v<semver>" },
+            repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
+          },
+          load: () => import("./commands/ci.ts").then((m) => m.sign),
+        },
+        {
+          name: "verify",
+          summary: "Verify a release directory: signature, then checksums, then archive structure",
+          positionals: [{ name: "dir", required: true }],
+          options: {
+            tag: { type: "string", valueName: "<tag>", description: "Release tag the signature must name" },
+            repo: { type: "string", valueName: "<owner/repo>", description: "Repository the signature must name", defaultText: "vox-foundation/vox" },
+            "trusted-key": trustedKey,
+            json,
+          },
+          load: () => import("./commands/ci.ts").then((m) => m.verify),
+        },
+        {
+          name: "pm-provenance",
+          summary: "Validate vox.pm.provenance/1 sidecars under .vox_modules/provenance",
+          options: {
+            root: { type: "string", valueName: "<dir>", description: "Project root", defaultText: "current directory" },
+            strict: { type: "boolean", description: "Fail on any invalid sidecar or when none exist" },
+            json,
+          },
+          load: () => import("./commands/ci.ts").then((m) => m.pmProvenance),
+        },
+      ],
+    },
+  ],
+};
+
+/** Runs vox with `argv` (without the executable) and returns the exit code. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli(voxCommand, argv, { env: processEnv(), out: processOutput(), clock: systemClock, spawner: nodeSpawner, cwd: process.cwd(), execPath: process.execPath });
+}
+
+if (import.meta.main ?? (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)) {
+  process.exitCode = await main(process.argv.slice(2));
+}

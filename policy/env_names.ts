@@ -1,0 +1,23 @@
+/** Every environment variable vox reads, with what it means; `vox policy` prints this table. */
+export const ENV_VARS = {
+  VOX_UPGRADE_BASE_URL: "Static mirror base in GitHub's download layout (…/releases, no trailing slash)",
+  VOX_UPGRADE_PROVIDER: "Release provider: github or http",
+  VOX_UPGRADE_REPO: "Release repository owner/repo",
+  VOX_UPGRADE_VERSION: "Pinned release tag for vox upgrade",
+  VOX_UPGRADE_GITHUB_API_URL: "GitHub API base (GitHub Enterprise)",
+  VOX_VERSION: "Release tag install.sh / install.ps1 install",
+  VOX_INSTALL_DIR: "Install directory (default ~/.vox/bin)",
+  VOX_REPO_ROOT: "Checkout used by source installs and release builds",
+  VOX_GITHUB_TOKEN: "GitHub token (first choice)",
+  GH_TOKEN: "GitHub token (second choice)",
+  GITHUB_TOKEN: "GitHub token (third choice)",
+  VOX_CA_BUNDLE: "Extra PEM CA bundle trusted for downloads",
+  VOX_SIGNING_KEY_PASSWORD: "Password of an encrypted minisign secret key (vox ci sign)",
+  VOX_BUN: "Bun executable used to compile releases",
+  SOURCE_DATE_EPOCH: "Timestamp baked into reproducible archives (default: last commit time)",
+  VOX_DEBUG: "Set to 1 to print stack traces",
+  NO_COLOR: "Disable colour",
+} as const;
+
+/** Token variables in the order they are tried. */
+export const GITHUB_TOKEN_VARS = ["VOX_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"] as const;

@@ -1,0 +1,46 @@
+/** Values baked into an executable at compile time (read by build/constants.ts). */
+export interface BuildDefines {
+  version: string;
+  /** Extra trusted minisign public keys (base64 lines), next to the policy's own list. */
+  trustedKeys: readonly string[];
+}
+
+/**
+ * The one `bun build` invocation used by release builds and source installs alike. `--minify` keeps the output
+ * free of checkout paths (byte-identical across directories); `--splitting` keeps `vox --version` from parsing
+ * the lazily loaded command modules.
+ */
+export function compileArgv(options: { bun: readonly string[]; bunTarget: string; entry: string; outfile: string; defines: BuildDefines }): string[] {
+  return [
+    ...options.bun,
+    "build",
+    "--compile",
+    "--minify",
+    "--splitting",
+    `--target=${options.bunTarget}`,
+    "--define",
+    `VOX_BUILD_VERSION=${JSON.stringify(options.defines.version)}`,
+    "--define",
+    `VOX_BUILD_TRUSTED_KEYS=${JSON.stringify(JSON.stringify(options.defines.trustedKeys))}`,
+    options.entry,
+    "--outfile",
+    options.outfile,
+  ];
+}
+
+/**
+ * Building from a checkout, the counterpart of `cargo install --locked --path …`: `npm ci` installs exactly the
+ * committed lockfile, then the Bun it pinned compiles the entry point with `compileArgv`.
+ */
+export const SOURCE_INSTALL = {
+  /** A file whose presence identifies a checkout of this repository (searched upward from the working directory). */
+  marker: "policy/source_install.ts",
+  lockfile: "package-lock.json",
+  installDependencies: ["npm", "ci", "--no-audit", "--no-fund"],
+  bun: ["npx", "--no-install", "bun"],
+} as const;
+
+/** The full source-install argv list for one executable. */
+export function sourceInstallSteps(options: { bunTarget: string; entry: string; outfile: string; defines: BuildDefines }): string[][] {
+  return [[...SOURCE_INSTALL.installDependencies], compileArgv({ bun: SOURCE_INSTALL.bun, ...options })];
+}
