@@ -24,7 +24,7 @@ export const voxCommand: CommandSpec = {
       name: "policy",
       summary: "Print the install policy (targets, asset names, URLs, keys, source install)",
       options: { json, tag: { type: "string", valueName: "<tag>", description: "Tag used in example names and URLs", defaultText: "this version" } },
-      load: () => import("./commands/policy.ts").then((m) => m.run),
+      load: () => import("./commands/policy.ts").then((m) => m.policyCommand),
     },
     {
       name: "ci",
@@ -43,14 +43,14 @@ export const voxCommand: CommandSpec = {
             json,
           },
           details: "Environment: SOURCE_DATE_EPOCH (archive timestamps; default: last commit time), VOX_BUN (the bun executable), VOX_REPO_ROOT (the checkout).",
-          load: () => import("./commands/ci.ts").then((m) => m.releaseBuild),
+          load: () => import("./commands/ci.ts").then((m) => m.releaseBuildCommand),
         },
         {
           name: "checksums",
           summary: "Write checksums.txt for every release archive in a directory",
           positionals: [{ name: "dir", required: true }],
           options: { json },
-          load: () => import("./commands/ci.ts").then((m) => m.checksums),
+          load: () => import("./commands/ci.ts").then((m) => m.checksumsCommand),
         },
         {
           name: "sign",
@@ -61,7 +61,7 @@ export const voxCommand: CommandSpec = {
             tag: { type: "string", valueName: "<tag>", description: "Release tag v<semver>" },
             repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
           },
-          load: () => import("./commands/ci.ts").then((m) => m.sign),
+          load: () => import("./commands/ci.ts").then((m) => m.signCommand),
         },
         {
           name: "verify",
@@ -73,7 +73,7 @@ export const voxCommand: CommandSpec = {
             "trusted-key": trustedKey,
             json,
           },
-          load: () => import("./commands/ci.ts").then((m) => m.verify),
+          load: () => import("./commands/ci.ts").then((m) => m.verifyCommand),
         },
         {
           name: "pm-provenance",
@@ -83,7 +83,7 @@ export const voxCommand: CommandSpec = {
             strict: { type: "boolean", description: "Fail on any invalid sidecar or when none exist" },
             json,
           },
-          load: () => import("./commands/ci.ts").then((m) => m.pmProvenance),
+          load: () => import("./commands/ci.ts").then((m) => m.pmProvenanceCommand),
         },
       ],
     },

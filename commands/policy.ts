@@ -3,7 +3,7 @@ import type { Handler } from "../cli/mod.ts";
 import { describePolicy, detectHostTarget, type PolicyDescription, tagOf } from "../policy/mod.ts";
 
 /** `vox policy [--json] [--tag <tag>]` */
-export const run: Handler = async (args, context) => {
+export const policyCommand: Handler = async (args, context) => {
   const tag = args.string("tag") ?? tagOf(BUILD_VERSION);
   const host = await detectHostTarget(context.execPath).catch(() => undefined);
   const policy = describePolicy({ tag, hostTriple: host?.triple, mirrorBaseUrl: context.env.get("VOX_UPGRADE_BASE_URL") });

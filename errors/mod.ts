@@ -58,3 +58,8 @@ export function formatError(error: unknown, debug: boolean): string {
 export function exitCodeOf(error: unknown): number {
   return error instanceof VoxError ? error.exitCode : ExitCode.failure;
 }
+
+/** The message of any thrown value. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -37,3 +37,14 @@ export function taggedAssetUrl(base: string, tag: string, basename: string): str
 export function latestAssetUrl(base: string, basename: string): string {
   return `${base}/latest/download/${encodeURIComponent(basename)}`;
 }
+
+/** Splits a release asset basename into its parts; undefined for anything that is not one. */
+export function parseAssetName(basename: string, targets: readonly Target[]): { packageName: string; tag: string; target: Target } | undefined {
+  for (const target of targets) {
+    const suffix = `-${target.triple}.${target.archive}`;
+    if (!basename.endsWith(suffix)) continue;
+    const match = /^(vox|vox-bootstrap)-(v[^/\\]+)$/.exec(basename.slice(0, -suffix.length));
+    if (match) return { packageName: match[1]!, tag: match[2]!, target };
+  }
+  return undefined;
+}

@@ -1,0 +1,11 @@
+// Release artifacts: compile per target, archive reproducibly, checksum, sign, smoke-test and verify.
+// Owns the release contract's procedures; names and targets come from the policy, bytes from archive/ and integrity/.
+
+export { type BuiltArtifact, ensureWritableDir, releaseBuild, type ReleaseBuildOptions, type ReleaseBuildReport, resolveSourceDateEpoch } from "./build.ts";
+export { listReleaseArchives, writeReleaseChecksums } from "./checksums.ts";
+export { compileExecutable, resolveBun } from "./compile.ts";
+export { type InspectedArchive, MAX_EXECUTABLE_BYTES, withInspectedArchive } from "./inspect.ts";
+export { signReleaseFile } from "./sign.ts";
+export { findRunner, smokeArchive, type SmokeResult, type SmokeStatus } from "./smoke.ts";
+export { checkReleaseScope, loadTrustedKeys, parseTrustedComment, type ReleaseScope, releaseTrustedComment, verifyChecksumsSignature } from "./trust.ts";
+export { type ReleaseVerification, type VerifiedFile, verifyReleaseDir } from "./verify.ts";
