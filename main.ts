@@ -1,17 +1,17 @@
 // vox: the toolchain CLI. This file is the command table (data) and the process boundary; handlers load lazily,
 // so `vox --version` parses almost nothing. Runs under Bun (compiled), Node (tsx) and Deno.
 
-import { pathToFileURL } from "node:url";
 import { BUILD_VERSION } from "./build/constants.ts";
-import { type CommandSpec, type Handler, runCli } from "./cli/mod.ts";
-import { nodeSpawner, processEnv, processOutput, systemClock } from "./io/mod.ts";
+import type { CommandSpec, Handler } from "./cli/command.ts";
+import { isMainModule, runEntry } from "./cli/entry.ts";
 
 const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
 const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" } as const;
 
 const printVersionOrHelp: Handler = async (args, context) => {
-  if (!args.flag("version")) return runCli(voxCommand, ["--help"], context);
-  context.out.stdout(`vox ${BUILD_VERSION}\n`);
+  if (args.flag("version")) return context.out.stdout(`vox ${BUILD_VERSION}\n`);
+  const { renderHelp } = await import("./cli/help.ts");
+  context.out.stdout(renderHelp(voxCommand, ["vox"]));
 };
 
 export const voxCommand: CommandSpec = {
@@ -90,11 +90,6 @@ export const voxCommand: CommandSpec = {
   ],
 };
 
-/** Runs vox with `argv` (without the executable) and returns the exit code. */
-export function main(argv: readonly string[]): Promise<number> {
-  return runCli(voxCommand, argv, { env: processEnv(), out: processOutput(), clock: systemClock, spawner: nodeSpawner, cwd: process.cwd(), execPath: process.execPath });
-}
-
-if (import.meta.main ?? (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)) {
-  process.exitCode = await main(process.argv.slice(2));
+if (isMainModule(import.meta)) {
+  process.exitCode = await runEntry(voxCommand, process.argv.slice(2), BUILD_VERSION);
 }

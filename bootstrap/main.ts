@@ -1,14 +1,14 @@
 // vox-bootstrap: the installer executable (binary-first install with a source fallback).
 // This entry holds its command table; the install flow itself lives beside it in bootstrap/.
 
-import { pathToFileURL } from "node:url";
 import { BUILD_VERSION } from "../build/constants.ts";
-import { type CommandSpec, type Handler, runCli } from "../cli/mod.ts";
-import { nodeSpawner, processEnv, processOutput, systemClock } from "../io/mod.ts";
+import type { CommandSpec, Handler } from "../cli/command.ts";
+import { isMainModule, runEntry } from "../cli/entry.ts";
 
 const printVersionOrHelp: Handler = async (args, context) => {
-  if (!args.flag("version")) return runCli(bootstrapCommand, ["--help"], context);
-  context.out.stdout(`vox-bootstrap ${BUILD_VERSION}\n`);
+  if (args.flag("version")) return context.out.stdout(`vox-bootstrap ${BUILD_VERSION}\n`);
+  const { renderHelp } = await import("../cli/help.ts");
+  context.out.stdout(renderHelp(bootstrapCommand, ["vox-bootstrap"]));
 };
 
 export const bootstrapCommand: CommandSpec = {
@@ -18,11 +18,6 @@ export const bootstrapCommand: CommandSpec = {
   load: async () => printVersionOrHelp,
 };
 
-/** Runs vox-bootstrap with `argv` and returns the exit code. */
-export function main(argv: readonly string[]): Promise<number> {
-  return runCli(bootstrapCommand, argv, { env: processEnv(), out: processOutput(), clock: systemClock, spawner: nodeSpawner, cwd: process.cwd(), execPath: process.execPath });
-}
-
-if (import.meta.main ?? (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)) {
-  process.exitCode = await main(process.argv.slice(2));
+if (isMainModule(import.meta)) {
+  process.exitCode = await runEntry(bootstrapCommand, process.argv.slice(2), BUILD_VERSION);
 }

@@ -1,10 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** A temporary name in the target's own directory, so the final rename never crosses a device. */
 export function besideTarget(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomSuffix()}`);
 }
 
 /**
@@ -30,4 +29,8 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     await unlink(temp).catch(() => {});
     throw error;
   }
+}
+
+function randomSuffix(): string {
+  return [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

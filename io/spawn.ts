@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 
 export interface SpawnOptions {
   cwd?: string;
@@ -23,9 +22,11 @@ export interface Spawner {
 
 /** The real spawner; a missing program resolves with code 127 rather than throwing. */
 export const nodeSpawner: Spawner = {
-  run(argv, options = {}) {
+  async run(argv, options = {}) {
     const [command, ...args] = argv;
     if (command === undefined) throw new TypeError("Cannot spawn: empty argv");
+    // Loaded on first use: node:child_process costs start-up time every command would otherwise pay.
+    const { spawn } = await import("node:child_process");
     return new Promise((resolve) => {
       const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";

@@ -1,0 +1,21 @@
+// Process entry shared by the `vox` and `vox-bootstrap` executables; the only place that sets the exit code.
+// Loads nothing heavy until it knows it must: printing the version needs no parser, no crypto, no spawner.
+
+import type { CommandSpec } from "./command.ts";
+
+const VERSION_FLAGS = new Set(["--version", "-V"]);
+
+/** Runs `command` with `argv` and returns the exit code; `name version` is answered before anything loads. */
+export async function runEntry(command: CommandSpec, argv: readonly string[], version: string): Promise<number> {
+  if (argv.length === 1 && VERSION_FLAGS.has(argv[0]!)) {
+    console.log("%s", `${command.name} ${version}`);
+    return 0;
+  }
+  const { runProcess } = await import("./process.ts");
+  return runProcess(command, argv);
+}
+
+/** Whether the module at `meta` is the program being run (Bun and Deno say so directly; Node via argv). */
+export function isMainModule(meta: ImportMeta): boolean {
+  return meta.main ?? (process.argv[1] !== undefined && meta.filename === process.argv[1]);
+}
