@@ -69,8 +69,9 @@ async function extractTarGz(archive: string, options: ExtractOptions, output: Fi
     const header = await reader.exactly(512);
     if (!header || isZero(header)) throw refused(archive, "the archive holds no entries");
     const entry = parseTarHeader(archive, header);
-    checkName(archive, entry.name, options.entryName);
+    checkContained(archive, entry.name, options.entryName);
     if (entry.type !== "0" && entry.type !== "\0") throw refused(archive, `entry '${entry.name}' is ${TAR_TYPES[entry.type] ?? `of unknown type '${entry.type}'`}, not a regular file`);
+    checkExactName(archive, entry.name, options.entryName);
     if (entry.size > options.maxBytes) throw refused(archive, `entry '${entry.name}' is ${entry.size} bytes, over the ${options.maxBytes}-byte cap`);
     const hash = createHash("sha256");
     let position = 0;
@@ -116,11 +117,14 @@ function parseTarHeader(archive: string, block: Uint8Array): { name: string; typ
   return { name, type: String.fromCharCode(block[156]!), size: octal(124, 12), mode: octal(100, 8) };
 }
 
-function checkName(archive: string, actual: string, expected: string): void {
-  if (actual === expected) return;
-  if (actual.startsWith("/") || /^[A-Za-z]:/.test(actual)) throw refused(archive, `entry '${actual}' has an absolute path; expected '${expected}' at the archive root`);
+/** Names that would land outside the target directory are called out as such, whatever else is wrong. */
+function checkContained(archive: string, actual: string, expected: string): void {
+  if (actual.startsWith("/") || actual.startsWith("\\") || /^[A-Za-z]:/.test(actual)) throw refused(archive, `entry '${actual}' has an absolute path; expected '${expected}' at the archive root`);
   if (actual.split(/[\\/]/).includes("..")) throw refused(archive, `entry '${actual}' would escape the target directory; expected '${expected}'`);
-  throw refused(archive, `entry '${actual}' is not the expected '${expected}' at the archive root`);
+}
+
+function checkExactName(archive: string, actual: string, expected: string): void {
+  if (actual !== expected) throw refused(archive, `entry '${actual}' is not the expected '${expected}' at the archive root`);
 }
 
 function isZero(block: Uint8Array): boolean {
@@ -161,10 +165,11 @@ async function extractZip(archive: string, options: ExtractOptions, output: File
     const unixMode = central.getUint32(38, true) >>> 16;
     const localOffset = central.getUint32(42, true);
     const name = new TextDecoder().decode(centralBytes.subarray(46, 46 + nameLength));
-    checkName(archive, name, options.entryName);
+    checkContained(archive, name, options.entryName);
     if (flags & 1) throw refused(archive, `entry '${name}' is encrypted`);
     if (method !== 0 && method !== 8) throw refused(archive, `entry '${name}' uses compression method ${method}; only stored and deflate are accepted`);
     if (madeByUnix && (unixMode & S_IFMT) !== 0 && (unixMode & S_IFMT) !== S_IFREG) throw refused(archive, `entry '${name}' is ${(unixMode & S_IFMT) === 0o120000 ? "a symbolic link" : "not a regular file"}`);
+    checkExactName(archive, name, options.entryName);
     if (size > options.maxBytes) throw refused(archive, `entry '${name}' is ${size} bytes, over the ${options.maxBytes}-byte cap`);
     const local = view(await readAt(input, localOffset, 30));
     if (local.getUint32(0, true) !== 0x04034b50 || local.getUint16(26, true) !== nameLength) throw refused(archive, "the zip local header does not match the central directory");

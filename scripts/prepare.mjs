@@ -1,0 +1,58 @@
+// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh machine: npm dependencies
+// (npm ci, when node_modules is missing or older than the lockfile) and Debian tools (apt-get, when root).
+// Plain Node with built-ins only: it runs before any dependency exists.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** What the tests, demo and bench execute, and the Debian package that provides it. */
+const SYSTEM_NEEDS = [
+  { path: "/usr/bin/minisign", pkg: "minisign", why: "signature interop oracle" },
+  { path: "/usr/bin/qemu-aarch64-static", pkg: "qemu-user-static", why: "runs linux arm64 builds" },
+  { path: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", pkg: "libc6-arm64-cross", why: "arm64 glibc for qemu" },
+  { path: "/usr/bin/shellcheck", pkg: "shellcheck", why: "lints install.sh" },
+  { path: "/usr/bin/dash", pkg: "dash", why: "runs install.sh as POSIX sh" },
+  { path: "/usr/bin/unzip", pkg: "unzip", why: "zip oracle" },
+  { path: "/usr/bin/sha256sum", pkg: "coreutils", why: "checksum oracle" },
+  { path: "/usr/bin/git", pkg: "git", why: "commit time for SOURCE_DATE_EPOCH" },
+  { path: "/usr/bin/hyperfine", pkg: "hyperfine", why: "bench timings" },
+  { path: "/usr/bin/time", pkg: "time", why: "bench peak RSS" },
+  { path: "/usr/bin/gh", pkg: "gh", why: "bench baseline (a Go CLI)" },
+];
+
+function run(argv, options = {}) {
+  const result = spawnSync(argv[0], argv.slice(1), { stdio: "inherit", cwd: root, ...options });
+  if (result.status !== 0) {
+    console.error(`prepare: '${argv.join(" ")}' failed with ${result.status ?? result.signal}`);
+    process.exit(1);
+  }
+}
+
+function npmDependencies() {
+  const lock = join(root, "package-lock.json");
+  const installed = join(root, "node_modules", ".package-lock.json");
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.error("prepare: installing npm dependencies (npm ci)");
+  run(["npm", "ci", "--no-audit", "--no-fund"]);
+}
+
+function systemTools() {
+  const missing = SYSTEM_NEEDS.filter((need) => !existsSync(need.path));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((m) => m.pkg))];
+  if (process.getuid?.() !== 0) {
+    console.error(`prepare: missing ${missing.map((m) => `${m.path} (${m.why})`).join(", ")}`);
+    console.error(`prepare: run as root, or install them first: sudo apt-get install -y ${packages.join(" ")}`);
+    process.exit(1);
+  }
+  console.error(`prepare: installing Debian packages: ${packages.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run(["apt-get", "update", "-qq"], { env });
+  run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...packages], { env });
+}
+
+npmDependencies();
+systemTools();
