@@ -1,0 +1,28 @@
+// Shared plumbing for end-to-end tests: the checkout, its pinned Bun, temp dirs, real minisign keys.
+import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const bun = join(repoRoot, "node_modules", ".bin", "bun");
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `vox-e2e-${prefix}-`));
+}
+
+/** Runs `vox` from source under Bun (as `bun main.ts …`), never through a shell. */
+export function runVoxSource(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): SpawnSyncReturns<string> {
+  return spawnSync(bun, [join(repoRoot, "main.ts"), ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env }, encoding: "utf8", maxBuffer: 64 << 20 });
+}
+
+/** A key pair made by the real minisign tool, unencrypted. */
+export function minisignKeys(): { dir: string; pub: string; sec: string; keyId: string } {
+  const dir = tempDir("keys");
+  const pub = join(dir, "release.pub");
+  const sec = join(dir, "release.sec");
+  execFileSync("minisign", ["-G", "-W", "-p", pub, "-s", sec], { stdio: "ignore" });
+  const keyId = /minisign public key ([0-9A-F]{16})/.exec(readFileSync(pub, "utf8"))![1]!;
+  return { dir, pub, sec, keyId };
+}
