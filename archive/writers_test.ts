@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { crc32, gzipDeterministic, packExecutable, tarBytes, zipBytes } from "./mod.ts";
+import { crc32, packExecutable, tarBytes, zipBytes } from "./mod.ts";
 
 const data = new TextEncoder().encode("#!/bin/sh\necho vox\n".repeat(1000));
 const tmp = () => mkdtempSync(join(tmpdir(), "vox-archive-test-"));

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { describeFormat } from "../binary/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import { type MinisignPublicKey, parseChecksums, sha256File } from "../integrity/mod.ts";
 import { findPackage, parseAssetName, RELEASE_SOURCE, TARGETS } from "../policy/mod.ts";
@@ -52,7 +53,7 @@ async function verifyListedFile(dir: string, basename: string, expected: string,
   if (!asset || !pkg) return { basename, sha256: actual.sha256, status: "ok", detail: "checksum ok" };
   if (asset.tag !== tag) return { basename, sha256: actual.sha256, status: "failed", detail: `named for tag ${asset.tag}, not ${tag}` };
   try {
-    const detail = await withInspectedArchive(path, { packageName: pkg.name, target: asset.target }, async (_path, inspected) => `checksum ok; one entry '${inspected.entry}', mode 0755, ${inspected.format?.kind} ${inspected.format?.cpu}`);
+    const detail = await withInspectedArchive(path, { packageName: pkg.name, target: asset.target }, async (_path, inspected) => `checksum ok; one entry '${inspected.entry}', mode 0755, ${describeFormat(inspected.format)}`);
     return { basename, sha256: actual.sha256, status: "ok", detail };
   } catch (error) {
     return { basename, sha256: actual.sha256, status: "failed", detail: errorMessage(error) };
