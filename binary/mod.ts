@@ -2,7 +2,13 @@
 // Owns only parsing; release smoke checks and host triple detection build on it.
 
 import { open } from "node:fs/promises";
-import type { ExecutableFormat } from "../policy/targets.ts";
+
+/** How an executable is recognised: container format, CPU and (Linux) the ELF interpreter's libc. */
+export interface ExecutableFormat {
+  kind: "elf" | "macho" | "pe";
+  cpu: "x86_64" | "aarch64";
+  libc?: "gnu" | "musl";
+}
 
 export interface SniffedExecutable extends ExecutableFormat {
   /** ELF PT_INTERP, e.g. `/lib64/ld-linux-x86-64.so.2`; absent for static or non-ELF executables. */

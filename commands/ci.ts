@@ -1,3 +1,5 @@
+// `vox ci …`: release engineering handlers (build, checksums, sign, verify, pm-provenance).
+// Each resolves options in one place, calls release/ or pm/, and renders a report; none prints from deep inside.
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";

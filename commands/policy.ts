@@ -1,3 +1,5 @@
+// `vox policy`: prints the install policy as a table or as JSON.
+// Owns only rendering; the data is policy/.
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { Handler } from "../cli/mod.ts";
 import { describePolicy, detectHostTarget, type PolicyDescription, tagOf } from "../policy/mod.ts";

@@ -1,9 +1,6 @@
-/** How an executable for a target is recognised: container format, CPU and (Linux) the ELF interpreter's libc. */
-export interface ExecutableFormat {
-  kind: "elf" | "macho" | "pe";
-  cpu: "x86_64" | "aarch64";
-  libc?: "gnu" | "musl";
-}
+import type { ExecutableFormat } from "../binary/mod.ts";
+
+export type { ExecutableFormat };
 
 export interface Target {
   triple: string;
