@@ -23,6 +23,7 @@ export function minisignKeys(): { dir: string; pub: string; sec: string; keyId: 
   const pub = join(dir, "release.pub");
   const sec = join(dir, "release.sec");
   execFileSync("minisign", ["-G", "-W", "-p", pub, "-s", sec], { stdio: "ignore" });
-  const keyId = /minisign public key ([0-9A-F]{16})/.exec(readFileSync(pub, "utf8"))![1]!;
+  // minisign prints the id without leading zeros; vox always shows all 16 digits.
+  const keyId = /minisign public key ([0-9A-F]{1,16})\n/.exec(readFileSync(pub, "utf8"))![1]!.padStart(16, "0");
   return { dir, pub, sec, keyId };
 }
