@@ -2,23 +2,17 @@
 // so `vox --version` parses almost nothing. Runs under Bun (compiled), Node (tsx) and Deno.
 
 import { BUILD_VERSION } from "./build/constants.ts";
-import type { CommandSpec, Handler } from "./cli/command.ts";
-import { isMainModule, runEntry } from "./cli/entry.ts";
+import type { CommandSpec } from "./cli/command.ts";
+import { isMainModule, runEntry, versionOrHelp } from "./cli/entry.ts";
 
 const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
 const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" } as const;
-
-const printVersionOrHelp: Handler = async (args, context) => {
-  if (args.flag("version")) return context.out.stdout(`vox ${BUILD_VERSION}\n`);
-  const { renderHelp } = await import("./cli/help.ts");
-  context.out.stdout(renderHelp(voxCommand, ["vox"]));
-};
 
 export const voxCommand: CommandSpec = {
   name: "vox",
   summary: "The Vox toolchain: install policy, releases, upgrades, packaging and deploy",
   options: { version: { type: "boolean", short: "V", description: "Print the version" } },
-  load: async () => printVersionOrHelp,
+  load: async () => versionOrHelp(voxCommand, BUILD_VERSION),
   subcommands: [
     {
       name: "policy",

@@ -2,20 +2,14 @@
 // This entry holds its command table; the install flow itself lives beside it in bootstrap/.
 
 import { BUILD_VERSION } from "../build/constants.ts";
-import type { CommandSpec, Handler } from "../cli/command.ts";
-import { isMainModule, runEntry } from "../cli/entry.ts";
-
-const printVersionOrHelp: Handler = async (args, context) => {
-  if (args.flag("version")) return context.out.stdout(`vox-bootstrap ${BUILD_VERSION}\n`);
-  const { renderHelp } = await import("../cli/help.ts");
-  context.out.stdout(renderHelp(bootstrapCommand, ["vox-bootstrap"]));
-};
+import type { CommandSpec } from "../cli/command.ts";
+import { isMainModule, runEntry, versionOrHelp } from "../cli/entry.ts";
 
 export const bootstrapCommand: CommandSpec = {
   name: "vox-bootstrap",
   summary: "Install the vox toolchain: verified release binary first, build from source as the fallback",
   options: { version: { type: "boolean", short: "V", description: "Print the version" } },
-  load: async () => printVersionOrHelp,
+  load: async () => versionOrHelp(bootstrapCommand, BUILD_VERSION),
 };
 
 if (isMainModule(import.meta)) {
