@@ -1,0 +1,214 @@
+import { createHash, type Hash } from "node:crypto";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { errorMessage } from "../errors/mod.ts";
+import { besideTarget } from "../io/atomic.ts";
+import { DownloadError, redactUrl } from "./errors.ts";
+import type { Fetch } from "./transport.ts";
+
+export interface DownloadOptions {
+  /** Refuse bodies larger than this (declared or actual). */
+  maxBytes: number;
+  /** When given, the body must hash to this; nothing reaches the destination otherwise. */
+  expectedSha256?: string;
+  /** Extra request headers (e.g. Authorization); dropped when a redirect leaves the original host. */
+  headers?: Record<string, string>;
+  /** Until response headers arrive. Default 15 s. */
+  connectTimeoutMs?: number;
+  /** Longest silence while the body streams. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** The whole download, retries included. Default 10 min. */
+  totalTimeoutMs?: number;
+  /** Attempts after the first, for temporary failures only. Default 4. */
+  retries?: number;
+  /** First backoff; doubles each retry, capped at 10 s (a server's Retry-After wins, capped at 60 s). Default 500 ms. */
+  backoffMs?: number;
+  onProgress?: (received: number, total: number | undefined) => void;
+}
+
+export interface DownloadDeps {
+  fetch: Fetch;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface Downloaded {
+  sha256: string;
+  size: number;
+  /** Where the bytes finally came from, after redirects (redacted). */
+  finalUrl: string;
+  attempts: number;
+}
+
+const MAX_REDIRECTS = 10;
+
+/**
+ * Streams `url` into `destination`: hashing while receiving (memory stays flat), capped in size, with a connect
+ * timeout separate from the idle and total ones, retries with backoff on temporary failures (5xx, 429, network),
+ * `Range` resume after a dropped connection, and no redirect from https to http. The body lands in a temp file
+ * beside `destination` and is renamed into place only once size and digest check out.
+ *
+ * @example
+ * ```ts
+ * await downloadToFile("https://example.test/vox.tar.gz", "/tmp/vox.tar.gz", { maxBytes: 256 << 20, expectedSha256 }, { fetch, sleep });
+ * ```
+ */
+export async function downloadToFile(url: string, destination: string, options: DownloadOptions, deps: DownloadDeps): Promise<Downloaded> {
+  const deadline = Date.now() + (options.totalTimeoutMs ?? 600_000);
+  const temp = besideTarget(destination);
+  const file = await open(temp, "w+", 0o600);
+  const state = { received: 0, hash: createHash("sha256"), etag: undefined as string | undefined, finalUrl: redactUrl(url) };
+  let attempt = 0;
+  try {
+    for (;;) {
+      attempt++;
+      try {
+        await transfer(url, file, state, options, deps, deadline);
+        break;
+      } catch (error) {
+        const failure = asDownloadError(error, url);
+        const retriesLeft = (options.retries ?? 4) - (attempt - 1);
+        if (!failure.temporary || retriesLeft <= 0 || Date.now() >= deadline) throw failure;
+        const backoff = failure.retryAfterSeconds !== undefined ? Math.min(failure.retryAfterSeconds * 1000, 60_000) : Math.min((options.backoffMs ?? 500) * 2 ** (attempt - 1), 10_000);
+        await deps.sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+      }
+    }
+    const sha256 = state.hash.digest("hex");
+    if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256) {
+      throw new DownloadError("E_DOWNLOAD_DIGEST", `Cannot accept ${state.finalUrl}: its sha256 is ${sha256}, expected ${options.expectedSha256}`, {
+        url: state.finalUrl,
+        temporary: false,
+        hint: "The file differs from what the signed checksums promise; it was not used. Do not install from this source until it serves the published release.",
+      });
+    }
+    await file.sync();
+    await file.close();
+    await rename(temp, destination);
+    return { sha256, size: state.received, finalUrl: state.finalUrl, attempts: attempt };
+  } catch (error) {
+    await file.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+}
+
+interface TransferState {
+  received: number;
+  hash: Hash;
+  etag: string | undefined;
+  finalUrl: string;
+}
+
+async function transfer(url: string, file: FileHandle, state: TransferState, options: DownloadOptions, deps: DownloadDeps, deadline: number): Promise<void> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (state.received > 0) {
+    headers.range = `bytes=${state.received}-`;
+    if (state.etag) headers["if-range"] = state.etag;
+  }
+  const controller = new AbortController();
+  const response = await withTimeout(follow(url, headers, controller.signal, deps.fetch), Math.min(options.connectTimeoutMs ?? 15_000, deadline - Date.now()), controller, url, "connect");
+  state.finalUrl = redactUrl(response.url || url);
+  const resumed = response.status === 206;
+  if (response.status !== 200 && !resumed) throw statusError(response, url);
+  if (resumed) {
+    const start = /^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1];
+    if (Number(start) !== state.received) throw new DownloadError("E_DOWNLOAD_RANGE", `Cannot resume ${redactUrl(url)}: asked for byte ${state.received}, got ${response.headers.get("content-range")}`, { url: redactUrl(url), temporary: false });
+  } else if (state.received > 0) {
+    // The server ignored Range (or the file changed, per If-Range): start over.
+    state.received = 0;
+    state.hash = createHash("sha256");
+    await file.truncate(0);
+  }
+  state.etag = response.headers.get("etag") ?? state.etag;
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  const total = Number.isFinite(declared) ? declared + state.received : undefined;
+  if (total !== undefined && total > options.maxBytes) {
+    controller.abort();
+    throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `Cannot download ${redactUrl(url)}: it is ${total} bytes, over the ${options.maxBytes}-byte limit`, { url: redactUrl(url), temporary: false, hint: "A release asset is never this large; the server is misconfigured or hostile." });
+  }
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  for (;;) {
+    const chunk = await withTimeout(reader.read(), Math.min(options.idleTimeoutMs ?? 30_000, deadline - Date.now()), controller, url, "idle");
+    if (chunk.done) break;
+    if (state.received + chunk.value.length > options.maxBytes) {
+      controller.abort();
+      throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `Cannot download ${redactUrl(url)}: the body passed the ${options.maxBytes}-byte limit`, { url: redactUrl(url), temporary: false });
+    }
+    await file.write(chunk.value, 0, chunk.value.length, state.received);
+    state.hash.update(chunk.value);
+    state.received += chunk.value.length;
+    options.onProgress?.(state.received, total);
+  }
+  if (total !== undefined && state.received !== total) {
+    throw new DownloadError("E_DOWNLOAD_TRUNCATED", `Cannot download ${redactUrl(url)}: the connection closed after ${state.received} of ${total} bytes`, { url: redactUrl(url), temporary: true });
+  }
+}
+
+/** Follows redirects by hand: never from https to http, and credentials stay with the host they were meant for. */
+async function follow(url: string, headers: Record<string, string>, signal: AbortSignal, fetcher: Fetch): Promise<Response> {
+  let current = new URL(url);
+  let sending = headers;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const response = await fetcher(current.toString(), { headers: sending, redirect: "manual", signal });
+    if (![301, 302, 303, 307, 308].includes(response.status)) {
+      Object.defineProperty(response, "url", { value: current.toString() });
+      return response;
+    }
+    await response.body?.cancel();
+    const location = response.headers.get("location");
+    if (!location) throw new DownloadError("E_DOWNLOAD_REDIRECT", `Cannot download ${redactUrl(url)}: a ${response.status} redirect without a Location`, { url: redactUrl(url), temporary: false });
+    const next = new URL(location, current);
+    if (current.protocol === "https:" && next.protocol !== "https:") {
+      throw new DownloadError("E_DOWNLOAD_INSECURE_REDIRECT", `Cannot download ${redactUrl(url)}: it redirects from https to ${next.protocol.replace(":", "")} (${redactUrl(next.toString())})`, {
+        url: redactUrl(url),
+        temporary: false,
+        hint: "A downgrade to plain HTTP would let anyone on the path swap the file; fix the server or mirror.",
+      });
+    }
+    if (next.host !== current.host) sending = Object.fromEntries(Object.entries(sending).filter(([name]) => name.toLowerCase() !== "authorization"));
+    current = next;
+  }
+  throw new DownloadError("E_DOWNLOAD_REDIRECT", `Cannot download ${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`, { url: redactUrl(url), temporary: false });
+}
+
+function statusError(response: Response, url: string): DownloadError {
+  const status = response.status;
+  const temporary = status >= 500 || status === 429 || status === 408;
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+  void response.body?.cancel();
+  return new DownloadError("E_DOWNLOAD_STATUS", `Cannot download ${redactUrl(url)}: the server answered ${status} ${response.statusText}`.trim(), {
+    url: redactUrl(url),
+    status,
+    temporary,
+    ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+    hint: status === 404 ? "Check the version and the base URL; `vox policy` prints the URL layout." : undefined,
+  });
+}
+
+/** Retry-After as seconds: a number, or an HTTP date. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+function asDownloadError(error: unknown, url: string): DownloadError {
+  if (error instanceof DownloadError) return error;
+  return new DownloadError("E_DOWNLOAD_NETWORK", `Cannot download ${redactUrl(url)}: ${errorMessage(error)}`, { url: redactUrl(url), temporary: true, cause: error, hint: "Check the network, proxy (HTTPS_PROXY) and base URL, then try again." });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, controller: AbortController, url: string, phase: "connect" | "idle"): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Reject before aborting, so the race settles on the timeout rather than on the abort it causes.
+      reject(new DownloadError("E_DOWNLOAD_TIMEOUT", `Cannot download ${redactUrl(url)}: no ${phase === "connect" ? "response" : "data"} for ${(ms / 1000).toFixed(1)} s`, { url: redactUrl(url), temporary: true }));
+      controller.abort();
+    }, Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
