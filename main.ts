@@ -21,6 +21,18 @@ export const voxCommand: CommandSpec = {
       load: () => import("./commands/policy.ts").then((m) => m.policyCommand),
     },
     {
+      name: "self",
+      summary: "Manage this installation of vox",
+      subcommands: [
+        {
+          name: "uninstall",
+          summary: "Remove exactly what vox-bootstrap installed (files and PATH blocks listed in its receipt)",
+          options: { "install-dir": { type: "string", valueName: "<dir>", description: "Installation to remove", defaultText: "the directory of this executable" }, json },
+          load: () => import("./commands/self.ts").then((m) => m.uninstallCommand),
+        },
+      ],
+    },
+    {
       name: "ci",
       summary: "Release engineering: build, checksum, sign and verify release artifacts",
       subcommands: [

@@ -1,15 +1,46 @@
 // vox-bootstrap: the installer executable (binary-first install with a source fallback).
-// This entry holds its command table; the install flow itself lives beside it in bootstrap/.
+// This entry holds its command table; the install flow lives beside it in bootstrap/, the handlers in commands/.
 
 import { BUILD_VERSION } from "../build/constants.ts";
-import type { CommandSpec } from "../cli/command.ts";
-import { isMainModule, runEntry, versionOrHelp } from "../cli/entry.ts";
+import type { CommandSpec, OptionSpec } from "../cli/command.ts";
+import { isMainModule, runEntry } from "../cli/entry.ts";
+
+const trustedKey: OptionSpec = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" };
+
+/** Options shared by --install and plan: where from, what, where to. */
+export const INSTALL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  version: { type: "string", short: "V", valueName: "<tag>", description: "Release tag to install (alone: print this program's version)", defaultText: "VOX_VERSION, else the latest stable release" },
+  "install-dir": { type: "string", valueName: "<dir>", description: "Where vox goes", defaultText: "VOX_INSTALL_DIR, else ~/.vox/bin" },
+  provider: { type: "string", valueName: "<github|http>", description: "Release provider", defaultText: "http when a base URL is set, else github" },
+  "base-url": { type: "string", valueName: "<url>", description: "Mirror base in GitHub's download layout", defaultText: "VOX_UPGRADE_BASE_URL" },
+  repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "VOX_UPGRADE_REPO, else vox-foundation/vox" },
+  "github-api-url": { type: "string", valueName: "<url>", description: "GitHub API base (Enterprise)", defaultText: "VOX_UPGRADE_GITHUB_API_URL, else https://api.github.com" },
+  "allow-prerelease": { type: "boolean", description: "Let 'latest' be a prerelease" },
+  "source-only": { type: "boolean", description: "Skip the binary; build from a checkout" },
+  "no-fallback": { type: "boolean", description: "Fail instead of building from source when the binary path fails" },
+  "no-modify-path": { type: "boolean", description: "Do not add the install directory to shell profiles" },
+  "trusted-key": trustedKey,
+  json: { type: "boolean", description: "Print one JSON object on stdout" },
+};
 
 export const bootstrapCommand: CommandSpec = {
   name: "vox-bootstrap",
   summary: "Install the vox toolchain: verified release binary first, build from source as the fallback",
-  options: { version: { type: "boolean", short: "V", description: "Print the version" } },
-  load: async () => versionOrHelp(bootstrapCommand, BUILD_VERSION),
+  options: { install: { type: "boolean", description: "Install vox" }, ...INSTALL_OPTIONS },
+  details: [
+    "Environment: VOX_VERSION, VOX_INSTALL_DIR, VOX_UPGRADE_BASE_URL, VOX_UPGRADE_PROVIDER, VOX_UPGRADE_REPO, VOX_REPO_ROOT (source fallback),",
+    "VOX_GITHUB_TOKEN / GH_TOKEN / GITHUB_TOKEN, HTTPS_PROXY / NO_PROXY, VOX_CA_BUNDLE.",
+    "Exit codes: 0 installed, 1 failed (nothing changed), 2 usage error, 4 GitHub rate limit.",
+  ].join("\n"),
+  load: () => import("../commands/bootstrap.ts").then((m) => m.bootstrapRootCommand(bootstrapCommand)),
+  subcommands: [
+    {
+      name: "plan",
+      summary: "Print what --install would do (JSON; --human for text), without doing it",
+      options: { ...INSTALL_OPTIONS, human: { type: "boolean", description: "Readable text instead of JSON" } },
+      load: () => import("../commands/bootstrap.ts").then((m) => m.planCommand),
+    },
+  ],
 };
 
 if (isMainModule(import.meta)) {

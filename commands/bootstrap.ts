@@ -1,0 +1,94 @@
+// `vox-bootstrap --install` and `vox-bootstrap plan`: option resolution (flag > env > default) in one place,
+// then the install flow in bootstrap/; reports as one line for people or one JSON object with --json.
+
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { BUILD_VERSION } from "../build/constants.ts";
+import { type InstallDeps, type InstallOptions, install, pathBlock } from "../bootstrap/mod.ts";
+import type { CommandContext, CommandSpec, Handler, ParsedArgs } from "../cli/mod.ts";
+import { createFetch, progressReporter } from "../download/mod.ts";
+import { ExitCode } from "../errors/mod.ts";
+import { assetName, detectHostTarget, findCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
+import { createProvider, resolveProviderSettings } from "../providers/mod.ts";
+import { loadTrustedKeys } from "../release/mod.ts";
+
+/** `vox-bootstrap [--install …] [--help]`; `command` is the table it was loaded from, for help. */
+export function bootstrapRootCommand(command: CommandSpec): Handler {
+  return async (args, context) => {
+    if (args.flag("install")) return runInstall(args, context);
+    if (args.string("version") !== undefined) return context.out.stdout(`vox-bootstrap ${BUILD_VERSION}\n`);
+    const { renderHelp } = await import("../cli/help.ts");
+    context.out.stdout(renderHelp(command, ["vox-bootstrap"]));
+  };
+}
+
+async function resolveOptions(args: ParsedArgs, context: CommandContext): Promise<{ options: InstallOptions; deps: InstallDeps }> {
+  const home = context.env.get("HOME") ?? homedir();
+  const installDir = resolve(context.cwd, args.string("install-dir") ?? context.env.get("VOX_INSTALL_DIR") ?? join(home, ".vox", "bin"));
+  const provider = resolveProviderSettings({ provider: args.string("provider"), repo: args.string("repo"), baseUrl: args.string("base-url"), apiBaseUrl: args.string("github-api-url") }, context.env);
+  const version = args.string("version") ?? context.env.get("VOX_VERSION");
+  const caBundle = context.env.get("VOX_CA_BUNDLE");
+  const { readFile } = await import("node:fs/promises");
+  const fetch = createFetch(context.env, caBundle ? { caBundle: await readFile(caBundle, "utf8") } : {});
+  return {
+    options: { installDir, provider, sourceOnly: args.flag("source-only"), fallback: !args.flag("no-fallback"), modifyPath: !args.flag("no-modify-path"), allowPrerelease: args.flag("allow-prerelease"), ...(version ? { version } : {}) },
+    deps: {
+      fetch,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      spawner: context.spawner,
+      env: context.env,
+      clock: context.clock,
+      out: context.out,
+      cwd: context.cwd,
+      home,
+      target: await detectHostTarget(context.execPath),
+      trustedKeys: await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f))),
+      onProgress: args.flag("json") ? undefined : progressReporter("downloading", context.out),
+    },
+  };
+}
+
+async function runInstall(args: ParsedArgs, context: CommandContext): Promise<number> {
+  const { options, deps } = await resolveOptions(args, context);
+  const report = await install(options, deps);
+  if (args.flag("json")) context.out.stdout(`${JSON.stringify(report)}\n`);
+  else {
+    context.out.stdout(`installed vox ${report.version} (${report.triple}, ${report.source}) at ${report.path}\n`);
+    if (report.profileEdits.length > 0) context.out.stderr(`added ${options.installDir} to PATH in ${report.profileEdits.join(", ")}; open a new shell or run: export PATH="${options.installDir}:$PATH"\n`);
+  }
+  return ExitCode.ok;
+}
+
+/** `vox-bootstrap plan [--human]`: what --install would do, resolved but not done. */
+export const planCommand: Handler = async (args, context) => {
+  const { options, deps } = await resolveOptions(args, context);
+  const provider = createProvider(options.provider, { ...deps, warn: (m) => context.out.stderr(`${m}\n`) });
+  const tag = options.sourceOnly ? undefined : await provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease }).catch((error: Error) => `unresolved: ${error.message}`);
+  const checkout = await findCheckout(context.cwd, context.env).catch(() => undefined);
+  const exe = join(options.installDir, deps.target.exeSuffix ? "vox.exe" : "vox");
+  const downloads = tag && !tag.startsWith("unresolved") ? [RELEASE_SOURCE.checksumsName, RELEASE_SOURCE.signatureName, assetName("vox", tag, deps.target)].map((name) => provider.assetUrl(tag, name)) : [];
+  const plan = {
+    triple: deps.target.triple,
+    provider: options.provider,
+    tag: tag ?? null,
+    installDir: options.installDir,
+    target: exe,
+    steps: [
+      ...(options.sourceOnly ? [] : [`download ${downloads.join(", ") || "(no release resolved)"}`, "verify checksums.txt.minisig with a trusted key (repo and tag bound), then the asset's sha256, then its single entry"]),
+      `stage in ${options.installDir}, run it with --version, rename to ${exe}`,
+      options.modifyPath ? `add a '# >>> vox >>>' PATH block to ~/.profile (and existing ~/.bashrc, ~/.zshrc) unless ${options.installDir} is on PATH` : "leave PATH alone (--no-modify-path)",
+      `write a receipt to ${join(options.installDir, ".vox-receipt.json")}`,
+    ],
+    downloads,
+    fallback: options.fallback
+      ? { checkout: checkout ?? null, steps: checkout ? sourceInstallSteps({ bunTarget: deps.target.bunTarget, entry: "main.ts", outfile: "<staged>", defines: { version: "<checkout version>", trustedKeys: [] } }) : [] }
+      : null,
+    pathBlock: options.modifyPath ? pathBlock(options.installDir) : null,
+  };
+  if (args.flag("human")) {
+    const lines = [`vox-bootstrap plan for ${plan.triple} → ${plan.target}`, `release: ${plan.tag ?? "(source only)"} from ${options.provider.kind} ${provider.baseUrl}`, ...plan.steps.map((s, i) => `${i + 1}. ${s}`), `fallback: ${plan.fallback ? (plan.fallback.checkout ? `build from ${plan.fallback.checkout}` : "none (no checkout found)") : "disabled"}`];
+    context.out.stdout(`${lines.join("\n")}\n`);
+  } else {
+    context.out.stdout(`${JSON.stringify(plan, null, 2)}\n`);
+  }
+};

@@ -1,0 +1,47 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type DownloadDeps, downloadToFile } from "../download/mod.ts";
+import { VoxError } from "../errors/mod.ts";
+import type { MinisignPublicKey } from "../integrity/mod.ts";
+import type { Clock } from "../io/mod.ts";
+import { parseTag, RELEASE_SOURCE } from "../policy/mod.ts";
+import { newestRelease, readMirrorIndex } from "./mirror_index.ts";
+import type { ReleaseProvider } from "./provider.ts";
+
+const INDEX_MAX_BYTES = 4 << 20;
+
+/** A static mirror in GitHub's download layout (`VOX_UPGRADE_BASE_URL`): explicit versions, or "latest" from its signed index. */
+export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys: readonly MinisignPublicKey[]; clock: Clock }): ReleaseProvider {
+  const base = baseUrl.replace(/\/+$/, "");
+  return {
+    kind: "http",
+    baseUrl: base,
+    async resolveTag({ version, allowPrerelease }) {
+      if (version) return parseTag(version).tag;
+      const dir = await mkdtemp(join(tmpdir(), "vox-index-"));
+      try {
+        const names = [RELEASE_SOURCE.mirrorIndexName, `${RELEASE_SOURCE.mirrorIndexName}.minisig`];
+        for (const name of names) {
+          await downloadToFile(`${base}/${name}`, join(dir, name), { maxBytes: INDEX_MAX_BYTES, retries: 2 }, deps).catch((error: { status?: number }) => {
+            if (error.status === 404) {
+              throw new VoxError("E_MIRROR_NO_INDEX", `Cannot tell the latest release of the mirror ${base}: it has no signed ${name}`, {
+                hint: "A static mirror has no listing API: pass --version v<semver> (or VOX_VERSION / VOX_UPGRADE_VERSION), or have its operator run 'vox mirror sync'.",
+              });
+            }
+            throw error;
+          });
+        }
+        const index = readMirrorIndex(await readFile(join(dir, names[0]!)), await readFile(join(dir, names[1]!), "utf8"), { trustedKeys: deps.trustedKeys, now: deps.clock.now(), source: `${base}/${names[0]}` });
+        const newest = newestRelease(index, allowPrerelease);
+        if (!newest) throw new VoxError("E_NO_RELEASE", `Cannot find a ${allowPrerelease ? "" : "stable "}release in the index of ${base}`, { hint: "Pass --version, or allow prereleases." });
+        return newest.tag;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    assetUrl: (tag, basename) => `${base}/download/${encodeURIComponent(tag)}/${encodeURIComponent(basename)}`,
+    downloadHeaders: () => ({}),
+    assetDigest: async () => undefined,
+  };
+}

@@ -1,0 +1,80 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { extractSingleExecutable } from "../archive/mod.ts";
+import { type DownloadDeps, type DownloadOptions, downloadToFile } from "../download/mod.ts";
+import { VoxError } from "../errors/mod.ts";
+import { type MinisignPublicKey, parseChecksums } from "../integrity/mod.ts";
+import { assetName, executableName, RELEASE_SOURCE, type Target } from "../policy/mod.ts";
+import type { ReleaseProvider } from "../providers/mod.ts";
+import { MAX_EXECUTABLE_BYTES } from "./inspect.ts";
+import { verifyChecksumsSignature } from "./trust.ts";
+
+/** Codes of failures that mean "this is not the release it claims to be": never retried elsewhere, never worked around. */
+const VERIFICATION_CODES = new Set([
+  "E_SIGNATURE_INVALID",
+  "E_SIGNATURE_UNTRUSTED_KEY",
+  "E_SIGNATURE_SCOPE",
+  "E_SIGNATURE_MALFORMED",
+  "E_CHECKSUMS_MALFORMED",
+  "E_DOWNLOAD_DIGEST",
+  "E_ASSET_DIGEST_MISMATCH",
+  "E_ARCHIVE_REFUSED",
+  "E_STAGED_VERSION",
+  "E_MIRROR_INDEX",
+  "E_MIRROR_INDEX_EXPIRED",
+]);
+
+export function isVerificationFailure(error: unknown): boolean {
+  return error instanceof VoxError && VERIFICATION_CODES.has(error.code);
+}
+
+export interface Acquired {
+  /** The extracted executable, inside `workDir`. */
+  path: string;
+  basename: string;
+  url: string;
+  sha256: string;
+}
+
+const SMALL_FILE_BYTES = 1 << 20;
+const MAX_ARCHIVE_BYTES = MAX_EXECUTABLE_BYTES;
+
+/**
+ * Fetches and verifies one release executable, in the order trust requires: the signature of `checksums.txt`
+ * (trusted key; repo and tag in the trusted comment), then the asset's sha256 from it (and the provider's own
+ * digest where it keeps one), then the archive's single expected entry. Everything lands in `workDir`; nothing
+ * is used before it is verified.
+ */
+export async function acquireExecutable(
+  options: { provider: ReleaseProvider; tag: string; repo: string; target: Target; packageName: string; workDir: string; trustedKeys: readonly MinisignPublicKey[]; onProgress?: DownloadOptions["onProgress"] },
+  deps: DownloadDeps,
+): Promise<Acquired> {
+  const { provider, tag, workDir } = options;
+  const headers = provider.downloadHeaders();
+  const fetchSmall = async (name: string) => {
+    const path = join(workDir, name);
+    await downloadToFile(provider.assetUrl(tag, name), path, { maxBytes: SMALL_FILE_BYTES, headers }, deps);
+    return readFile(path);
+  };
+  const checksums = await fetchSmall(RELEASE_SOURCE.checksumsName);
+  const signature = await fetchSmall(RELEASE_SOURCE.signatureName).catch((error: { status?: number }) => {
+    if (error.status === 404) throw new VoxError("E_SIGNATURE_INVALID", `Cannot verify release ${tag}: ${provider.assetUrl(tag, RELEASE_SOURCE.signatureName)} does not exist`, { hint: "An unsigned release is never installed." });
+    throw error;
+  });
+  verifyChecksumsSignature(checksums, signature.toString("utf8"), { scope: { repo: options.repo, tag }, trustedKeys: options.trustedKeys, source: provider.assetUrl(tag, RELEASE_SOURCE.signatureName) });
+  const basename = assetName(options.packageName, tag, options.target);
+  const expected = parseChecksums(checksums.toString("utf8"), provider.assetUrl(tag, RELEASE_SOURCE.checksumsName)).get(basename);
+  if (!expected) {
+    throw new VoxError("E_NO_ASSET", `Cannot install ${options.packageName} ${tag} for ${options.target.triple}: the release lists no ${basename}`, { hint: "This release has no binary for this platform." });
+  }
+  const apiDigest = await provider.assetDigest(tag, basename);
+  if (apiDigest !== undefined && apiDigest !== expected) {
+    throw new VoxError("E_ASSET_DIGEST_MISMATCH", `Cannot trust ${basename}: the provider records sha256 ${apiDigest}, the signed checksums.txt says ${expected}`, { hint: "The release was altered after it was signed. Do not install it; report it." });
+  }
+  const url = provider.assetUrl(tag, basename);
+  const archive = join(workDir, basename);
+  await downloadToFile(url, archive, { maxBytes: MAX_ARCHIVE_BYTES, expectedSha256: expected, headers, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, deps);
+  const path = join(workDir, executableName(options.packageName, options.target));
+  await extractSingleExecutable(archive, { format: options.target.archive, entryName: executableName(options.packageName, options.target), maxBytes: MAX_EXECUTABLE_BYTES, destination: path });
+  return { path, basename, url, sha256: expected };
+}
