@@ -21,6 +21,36 @@ export const voxCommand: CommandSpec = {
       load: () => import("./commands/policy.ts").then((m) => m.policyCommand),
     },
     {
+      name: "mirror",
+      summary: "Build and check a static release mirror (for VOX_UPGRADE_BASE_URL and air-gapped hosts)",
+      subcommands: [
+        {
+          name: "sync",
+          summary: "Copy releases from GitHub or another mirror into a directory, verifying everything, and sign its index",
+          options: {
+            to: { type: "string", valueName: "<dir>", description: "Mirror directory (serve it as …/releases)" },
+            version: { type: "string", multiple: true, valueName: "<tag>", description: "Release to copy", defaultText: "latest" },
+            key: { type: "string", valueName: "<file>", description: "minisign secret key that signs index.json (clients must trust its public key)" },
+            "expires-days": { type: "string", valueName: "<days>", description: "How long clients may trust the index", defaultText: "30" },
+            provider: { type: "string", valueName: "<github|http>", description: "Where to copy from", defaultText: "http with --from-base-url, else github" },
+            "from-base-url": { type: "string", valueName: "<url>", description: "Copy from this mirror instead of GitHub" },
+            repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
+            "github-api-url": { type: "string", valueName: "<url>", description: "GitHub API base (Enterprise)" },
+            "trusted-key": trustedKey,
+            json,
+          },
+          load: () => import("./commands/mirror.ts").then((m) => m.mirrorSyncCommand),
+        },
+        {
+          name: "verify",
+          summary: "Verify a mirror directory: the signed index, then every release as install would",
+          positionals: [{ name: "dir", required: true }],
+          options: { repo: { type: "string", valueName: "<owner/repo>", description: "Repository releases must be signed for", defaultText: "vox-foundation/vox" }, "trusted-key": trustedKey, json },
+          load: () => import("./commands/mirror.ts").then((m) => m.mirrorVerifyCommand),
+        },
+      ],
+    },
+    {
       name: "self",
       summary: "Manage this installation of vox",
       subcommands: [

@@ -5,7 +5,7 @@ import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Env, Output, Spawner } from "../io/mod.ts";
 import { executableName, findCheckout, findPackage, parseTag, sourceInstallSteps, type Target } from "../policy/mod.ts";
-import { createProvider, type ProviderSettings } from "../providers/mod.ts";
+import type { ProviderSettings, ReleaseProvider } from "../providers/mod.ts";
 import { acquireExecutable, isVerificationFailure } from "../release/mod.ts";
 import { addPathBlock } from "./profile.ts";
 import { type Receipt, writeReceipt } from "./receipt.ts";
@@ -21,6 +21,7 @@ export interface InstallOptions {
 }
 
 export interface InstallDeps {
+  provider: ReleaseProvider;
   fetch: Fetch;
   sleep: (ms: number) => Promise<void>;
   spawner: Spawner;
@@ -103,7 +104,7 @@ export async function install(options: InstallOptions, deps: InstallDeps): Promi
 }
 
 async function stageBinary(options: InstallOptions, deps: InstallDeps, staging: string) {
-  const provider = createProvider(options.provider, { ...deps, warn: (m) => deps.out.stderr(`${m}\n`) });
+  const provider = deps.provider;
   const tag = await provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease });
   const acquired = await acquireExecutable(
     { provider, tag, repo: options.provider.repo, target: deps.target, packageName: "vox", workDir: staging, trustedKeys: deps.trustedKeys, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) },

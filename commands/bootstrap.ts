@@ -6,11 +6,11 @@ import { join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import { type InstallDeps, type InstallOptions, install, pathBlock } from "../bootstrap/mod.ts";
 import type { CommandContext, CommandSpec, Handler, ParsedArgs } from "../cli/mod.ts";
-import { createFetch, progressReporter } from "../download/mod.ts";
+import { progressReporter } from "../download/mod.ts";
 import { ExitCode } from "../errors/mod.ts";
 import { assetName, detectHostTarget, findCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
-import { createProvider, resolveProviderSettings } from "../providers/mod.ts";
-import { loadTrustedKeys } from "../release/mod.ts";
+import type { ReleaseProvider } from "../providers/mod.ts";
+import { networkSeams } from "./_network.ts";
 
 /** `vox-bootstrap [--install …] [--help]`; `command` is the table it was loaded from, for help. */
 export function bootstrapRootCommand(command: CommandSpec): Handler {
@@ -22,19 +22,17 @@ export function bootstrapRootCommand(command: CommandSpec): Handler {
   };
 }
 
-async function resolveOptions(args: ParsedArgs, context: CommandContext): Promise<{ options: InstallOptions; deps: InstallDeps }> {
+async function resolveOptions(args: ParsedArgs, context: CommandContext): Promise<{ options: InstallOptions; deps: InstallDeps; provider: ReleaseProvider }> {
   const home = context.env.get("HOME") ?? homedir();
   const installDir = resolve(context.cwd, args.string("install-dir") ?? context.env.get("VOX_INSTALL_DIR") ?? join(home, ".vox", "bin"));
-  const provider = resolveProviderSettings({ provider: args.string("provider"), repo: args.string("repo"), baseUrl: args.string("base-url"), apiBaseUrl: args.string("github-api-url") }, context.env);
+  const network = await networkSeams(args, context);
   const version = args.string("version") ?? context.env.get("VOX_VERSION");
-  const caBundle = context.env.get("VOX_CA_BUNDLE");
-  const { readFile } = await import("node:fs/promises");
-  const fetch = createFetch(context.env, caBundle ? { caBundle: await readFile(caBundle, "utf8") } : {});
   return {
-    options: { installDir, provider, sourceOnly: args.flag("source-only"), fallback: !args.flag("no-fallback"), modifyPath: !args.flag("no-modify-path"), allowPrerelease: args.flag("allow-prerelease"), ...(version ? { version } : {}) },
+    options: { installDir, provider: network.settings, sourceOnly: args.flag("source-only"), fallback: !args.flag("no-fallback"), modifyPath: !args.flag("no-modify-path"), allowPrerelease: args.flag("allow-prerelease"), ...(version ? { version } : {}) },
     deps: {
-      fetch,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      provider: network.provider,
+      fetch: network.fetch,
+      sleep: network.sleep,
       spawner: context.spawner,
       env: context.env,
       clock: context.clock,
@@ -42,9 +40,10 @@ async function resolveOptions(args: ParsedArgs, context: CommandContext): Promis
       cwd: context.cwd,
       home,
       target: await detectHostTarget(context.execPath),
-      trustedKeys: await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f))),
+      trustedKeys: network.trustedKeys,
       onProgress: args.flag("json") ? undefined : progressReporter("downloading", context.out),
     },
+    provider: network.provider,
   };
 }
 
@@ -61,8 +60,7 @@ async function runInstall(args: ParsedArgs, context: CommandContext): Promise<nu
 
 /** `vox-bootstrap plan [--human]`: what --install would do, resolved but not done. */
 export const planCommand: Handler = async (args, context) => {
-  const { options, deps } = await resolveOptions(args, context);
-  const provider = createProvider(options.provider, { ...deps, warn: (m) => context.out.stderr(`${m}\n`) });
+  const { options, deps, provider } = await resolveOptions(args, context);
   const tag = options.sourceOnly ? undefined : await provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease }).catch((error: Error) => `unresolved: ${error.message}`);
   const checkout = await findCheckout(context.cwd, context.env).catch(() => undefined);
   const exe = join(options.installDir, deps.target.exeSuffix ? "vox.exe" : "vox");

@@ -10,6 +10,8 @@ export const MirrorIndexSchema = z.object({
   serial: z.number().int().positive(),
   /** ISO time after which the index must not be trusted (anti-freeze). */
   expires: z.iso.datetime(),
+  /** The newest stable tag, for install scripts that cannot sort versions (vox itself re-derives it). */
+  latest: z.string().nullable(),
   releases: z.array(
     z.object({
       tag: z.string().regex(/^v\d/),

@@ -21,6 +21,9 @@ const SYSTEM_NEEDS = [
   { path: "/usr/bin/hyperfine", pkg: "hyperfine", why: "bench timings" },
   { path: "/usr/bin/time", pkg: "time", why: "bench peak RSS" },
   { path: "/usr/bin/gh", pkg: "gh", why: "bench baseline (a Go CLI)" },
+  { path: "/usr/sbin/nginx", pkg: "nginx", why: "static mirror server in tests" },
+  { path: "/usr/bin/curl", pkg: "curl", why: "install.sh download and bench baseline" },
+  { path: "/usr/bin/python3", pkg: "python3", why: "writes hostile archives in tests" },
 ];
 
 function run(argv, options = {}) {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
-import { repoRoot } from "./helpers.ts";
+import { repoRoot } from "./support/helpers.ts";
 
 const PLUMBING = new Set(["errors", "io", "cli", "archive", "integrity", "binary", "build", "download"]);
 const DOMAIN = new Set(["policy", "release", "pm", "bootstrap", "providers", "upgrade", "oci", "deploy", "mirror"]);

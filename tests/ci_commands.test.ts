@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runVoxSource, tempDir } from "./helpers.ts";
+import { runVoxSource, tempDir } from "./support/helpers.ts";
 
 test("vox ci checksums writes checksums.txt for release archives only, which sha256sum -c accepts", () => {
   const dir = tempDir("sums");

