@@ -1,5 +1,5 @@
 // Shared plumbing for end-to-end tests: the checkout, its pinned Bun, temp dirs, real minisign keys.
-import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -26,4 +26,17 @@ export function minisignKeys(): { dir: string; pub: string; sec: string; keyId: 
   // minisign prints the id without leading zeros; vox always shows all 16 digits.
   const keyId = /minisign public key ([0-9A-F]{1,16})\n/.exec(readFileSync(pub, "utf8"))![1]!.padStart(16, "0");
   return { dir, pub, sec, keyId };
+}
+
+/** Like spawnSync, but leaves the event loop free: needed when the server under test runs in this process. */
+export function runAsync(command: string, args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
 }
