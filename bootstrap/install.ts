@@ -77,7 +77,7 @@ export async function install(options: InstallOptions, deps: InstallDeps): Promi
     await requireVersion(staged.path, staged.version, deps.spawner);
     const path = join(options.installDir, exe);
     await rename(staged.path, path);
-    const profileEdits = options.modifyPath ? await editProfiles(options.installDir, deps) : [];
+    const { edited: profileEdits, created: createdProfiles } = options.modifyPath ? await editProfiles(options.installDir, deps) : { edited: [], created: [] };
     const receipt: Receipt = {
       schema: "vox.install-receipt/1",
       version: staged.version,
@@ -90,6 +90,7 @@ export async function install(options: InstallOptions, deps: InstallDeps): Promi
       files: [path],
       createdDirs,
       profileEdits,
+      createdProfiles,
     };
     const receiptPath = await writeReceipt(receipt);
     return { status: "installed", version: staged.version, tag: staged.tag, triple: deps.target.triple, source: staged.source, origin: staged.origin, path, receipt: receiptPath, profileEdits, ...(staged.fallbackReason ? { fallbackReason: staged.fallbackReason } : {}) };
@@ -163,14 +164,15 @@ async function ensureInstallDir(dir: string): Promise<string[]> {
   return created;
 }
 
-async function editProfiles(installDir: string, deps: InstallDeps): Promise<string[]> {
-  if ((deps.env.get("PATH") ?? "").split(":").includes(installDir)) return [];
-  const edited: string[] = [];
+async function editProfiles(installDir: string, deps: InstallDeps): Promise<{ edited: string[]; created: string[] }> {
+  const result = { edited: [] as string[], created: [] as string[] };
+  if ((deps.env.get("PATH") ?? "").split(":").includes(installDir)) return result;
   for (const name of PROFILES) {
     const file = join(deps.home, name);
     const exists = await access(file).then(() => true, () => false);
     if (name !== ".profile" && !exists) continue;
-    if (await addPathBlock(file, installDir)) edited.push(file);
+    if (await addPathBlock(file, installDir)) result.edited.push(file);
+    if (!exists) result.created.push(file);
   }
-  return edited;
+  return result;
 }

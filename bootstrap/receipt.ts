@@ -19,6 +19,8 @@ export const ReceiptSchema = z.object({
   files: z.array(z.string()),
   createdDirs: z.array(z.string()),
   profileEdits: z.array(z.string()),
+  /** Profiles that did not exist before install; uninstall deletes them if nothing but the block was in them. */
+  createdProfiles: z.array(z.string()).default([]),
 });
 
 export type Receipt = z.infer<typeof ReceiptSchema>;

@@ -1,4 +1,4 @@
-import { rmdir, unlink } from "node:fs/promises";
+import { readFile, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import { removePathBlock } from "./profile.ts";
@@ -22,6 +22,9 @@ export async function uninstall(installDir: string): Promise<UninstallReport> {
   }
   const profileEdits: string[] = [];
   for (const file of receipt.profileEdits) if (await removePathBlock(file)) profileEdits.push(file);
+  for (const file of receipt.createdProfiles) {
+    if ((await readFile(file, "utf8").catch(() => "x")) === "" && (await unlink(file).then(() => true, () => false))) removed.push(file);
+  }
   await unlink(join(installDir, RECEIPT_NAME));
   removed.push(join(installDir, RECEIPT_NAME));
   for (const dir of [...receipt.createdDirs].reverse()) if (await rmdir(dir).then(() => true, () => false)) removed.push(dir);

@@ -1,64 +1,87 @@
-// `npm run demo`: the main job end to end on this machine. Builds the host's vox and vox-bootstrap as release
-// v0.1.0 into a temp dir (trusting a throw-away minisign key), signs checksums.txt, verifies the release with the
-// freshly built vox, smoke-tests it, and prints a summary.
+// `npm run demo`: the main job end to end on this machine. Builds the host's vox and vox-bootstrap as releases
+// v0.1.0 and v0.2.0 (trusting a throw-away minisign key), signs and verifies them, mirrors them with a signed index,
+// serves the mirror with nginx on loopback, and installs v0.1.0 through install.sh into a temporary HOME.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type RunningServer, startNginx } from "../tests/support/nginx.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
 const work = mkdtempSync(join(tmpdir(), "vox-demo-"));
-const dist = join(work, "dist");
-const tag = "v0.1.0";
+const www = join(work, "www");
+const tags = ["v0.1.0", "v0.2.0"];
 
 function step(title: string): void {
   console.log(`\n== ${title}`);
 }
 
-function vox(args: string[], options: { capture?: boolean } = {}): string {
-  const result = spawnSync(bun, [join(root, "main.ts"), ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", options.capture ? "pipe" : "inherit", "inherit"] });
-  if (result.status !== 0) throw new Error(`vox ${args.join(" ")} exited ${result.status}`);
+function run(argv: string[], options: { capture?: boolean; env?: Record<string, string> } = {}): string {
+  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: root, encoding: "utf8", env: { ...process.env, ...options.env }, stdio: ["ignore", options.capture ? "pipe" : "inherit", "inherit"] });
+  if (result.status !== 0) throw new Error(`${argv.join(" ")} exited ${result.status}`);
   return result.stdout ?? "";
 }
 
+const vox = (args: string[], options: { capture?: boolean } = {}) => run([bun, join(root, "main.ts"), ...args], options);
+
+let nginx: RunningServer | undefined;
 try {
-  step("throw-away release key (minisign -G -W); only its public half is embedded");
+  step("throw-away release key (minisign -G -W); only its public half is embedded in the builds");
   execFileSync("minisign", ["-G", "-W", "-p", join(work, "demo.pub"), "-s", join(work, "demo.sec")], { stdio: "ignore" });
   console.log(readFileSync(join(work, "demo.pub"), "utf8").trim());
 
-  step(`vox ci release-build --version ${tag} (host triple, both packages, smoke-tested)`);
-  const report = JSON.parse(vox(["ci", "release-build", "--version", tag, "--out-dir", dist, "--trusted-key", join(work, "demo.pub"), "--json"], { capture: true })) as {
-    sourceDateEpoch: number;
-    artifacts: Array<{ basename: string; sha256: string; size: number; triple: string }>;
-    smoke: Array<{ basename: string; status: string; runner: string; detail: string }>;
-  };
+  const reports: Array<{ tag: string; dir: string; artifacts: Array<{ basename: string; sha256: string; size: number; triple: string }>; smoke: Array<{ basename: string; status: string; detail: string }> }> = [];
+  for (const tag of tags) {
+    const dir = join(www, "upstream", "releases", "download", tag);
+    step(`vox ci release-build --version ${tag} (host triple, vox + vox-bootstrap, smoke-tested), then vox ci sign`);
+    const report = JSON.parse(vox(["ci", "release-build", "--version", tag, "--out-dir", dir, "--trusted-key", join(work, "demo.pub"), "--json"], { capture: true }));
+    vox(["ci", "sign", "--key", join(work, "demo.sec"), "--tag", tag, join(dir, "checksums.txt")], { capture: true });
+    console.log(readFileSync(join(dir, "checksums.txt.minisig"), "utf8").split("\n")[2]);
+    reports.push({ tag, dir, ...report });
+  }
 
-  step("vox ci sign checksums.txt (trusted comment binds repo, tag, version)");
-  vox(["ci", "sign", "--key", join(work, "demo.sec"), "--tag", tag, join(dist, "checksums.txt")]);
-  console.log(readFileSync(join(dist, "checksums.txt.minisig"), "utf8").split("\n")[2]);
-
-  step("the built vox verifies its own release (signature → sha256 → archive structure)");
   const bin = join(work, "bin");
-  execFileSync("mkdir", ["-p", bin]);
-  const host = report.artifacts.find((a) => a.basename.startsWith("vox-v"))!;
-  execFileSync("tar", ["-xzf", join(dist, host.basename), "-C", bin]);
-  console.log(execFileSync(join(bin, "vox"), ["ci", "verify", dist, "--tag", tag], { encoding: "utf8" }).trimEnd());
+  mkdirSync(bin);
+  const newest = reports.at(-1)!;
+  const hostVox = newest.artifacts.find((a) => a.basename.startsWith("vox-v"))!;
+  execFileSync("tar", ["-xzf", join(newest.dir, hostVox.basename), "-C", bin]);
+  const builtVox = join(bin, "vox");
 
-  step("independent oracles: sha256sum -c, minisign -V, tar -tvzf");
-  console.log(execFileSync("sha256sum", ["-c", "checksums.txt"], { cwd: dist, encoding: "utf8" }).trimEnd());
-  console.log(execFileSync("minisign", ["-V", "-p", join(work, "demo.pub"), "-m", join(dist, "checksums.txt")], { encoding: "utf8" }).trimEnd());
-  console.log(execFileSync("tar", ["-tvzf", join(dist, host.basename)], { encoding: "utf8" }).trimEnd());
+  step("the built vox verifies each release (signature → sha256 → archive structure); oracles agree");
+  for (const { tag, dir } of reports) console.log(run([builtVox, "ci", "verify", dir, "--tag", tag], { capture: true }).trimEnd());
+  console.log(execFileSync("sha256sum", ["-c", "checksums.txt"], { cwd: newest.dir, encoding: "utf8" }).trimEnd());
+  console.log(execFileSync("minisign", ["-V", "-p", join(work, "demo.pub"), "-m", join(newest.dir, "checksums.txt")], { encoding: "utf8" }).trimEnd());
+  console.log(execFileSync("tar", ["-tvzf", join(newest.dir, hostVox.basename)], { encoding: "utf8" }).trimEnd());
+
+  step("nginx on loopback serves the releases; vox mirror sync copies them into a mirror with a signed index");
+  nginx = await startNginx(www);
+  const mirrorDir = join(www, "mirror", "releases");
+  console.log(run([builtVox, "mirror", "sync", "--from-base-url", `${nginx.url}/upstream/releases`, "--to", mirrorDir, "--version", "v0.1.0", "--version", "v0.2.0", "--key", join(work, "demo.sec")], { capture: true }).trimEnd());
+  console.log(run([builtVox, "mirror", "verify", mirrorDir], { capture: true }).trimEnd());
+
+  step("install.sh under dash, from the mirror, into a temporary HOME (VOX_VERSION=v0.1.0)");
+  const home = join(work, "home");
+  mkdirSync(home);
+  const base = `${nginx.url}/mirror/releases`;
+  console.log(`$ VOX_UPGRADE_BASE_URL=${base} VOX_VERSION=v0.1.0 HOME=${home} dash install.sh`);
+  run(["dash", join(root, "install.sh")], { env: { VOX_UPGRADE_BASE_URL: base, VOX_VERSION: "v0.1.0", HOME: home } });
+  const installed = join(home, ".vox", "bin", "vox");
+  const receipt = JSON.parse(readFileSync(join(home, ".vox", "bin", ".vox-receipt.json"), "utf8"));
+  console.log(`$ ${installed} --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
+  console.log(`receipt: ${receipt.source} ${receipt.tag} for ${receipt.triple} from ${receipt.origin}; files ${receipt.files.join(", ")}; profile ${receipt.profileEdits.join(", ")}`);
 
   step("summary");
-  console.log(`release ${tag}, SOURCE_DATE_EPOCH=${report.sourceDateEpoch}, host ${host.triple}`);
-  for (const artifact of report.artifacts) {
-    const smoke = report.smoke.find((s) => s.basename === artifact.basename);
-    console.log(`  ${artifact.basename.padEnd(52)} ${(artifact.size / 1048576).toFixed(1).padStart(5)} MiB  sha256 ${artifact.sha256.slice(0, 16)}…  smoke ${smoke?.status} (${smoke?.detail})`);
+  for (const report of reports) {
+    for (const artifact of report.artifacts) {
+      const smoke = report.smoke.find((s) => s.basename === artifact.basename);
+      console.log(`  ${artifact.basename.padEnd(52)} ${(artifact.size / 1048576).toFixed(1).padStart(5)} MiB  sha256 ${artifact.sha256.slice(0, 16)}…  smoke ${smoke?.status} (${smoke?.detail})`);
+    }
   }
-  console.log(`  $ ${join(bin, "vox")} --version → ${execFileSync(join(bin, "vox"), ["--version"], { encoding: "utf8" }).trim()}`);
+  console.log(`  mirror ${base} (signed index), installed ${receipt.version} at ${installed}`);
   console.log("demo: ok");
 } finally {
+  await nginx?.stop();
   rmSync(work, { recursive: true, force: true });
 }

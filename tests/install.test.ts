@@ -80,6 +80,7 @@ describe("vox-bootstrap --install from a static mirror (nginx)", () => {
     const base = mirror("good");
     const dir = tempDir("home");
     writeFileSync(join(dir, ".profile"), "# user profile\n");
+    writeFileSync(join(dir, ".bashrc"), "# bash\n");
     const before = snapshot(dir);
     const result = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0"], { HOME: dir });
     assert.equal(result.status, 0, result.stderr);
@@ -87,12 +88,21 @@ describe("vox-bootstrap --install from a static mirror (nginx)", () => {
     assert.equal(execFileSync(join(dir, ".vox", "bin", "vox"), ["--version"], { encoding: "utf8" }), "vox 0.1.0\n");
     assert.deepEqual(readdirSync(join(dir, ".vox", "bin")).sort(), [".vox-receipt.json", "vox"]);
     const receipt = JSON.parse(readFileSync(join(dir, ".vox", "bin", ".vox-receipt.json"), "utf8"));
-    assert.deepEqual([receipt.version, receipt.source, receipt.files, receipt.profileEdits], ["0.1.0", "binary", [join(dir, ".vox", "bin", "vox")], [join(dir, ".profile")]]);
+    assert.deepEqual([receipt.version, receipt.source, receipt.files, receipt.profileEdits], ["0.1.0", "binary", [join(dir, ".vox", "bin", "vox")], [join(dir, ".profile"), join(dir, ".bashrc")]]);
     assert.match(readFileSync(join(dir, ".profile"), "utf8"), /^# user profile\n# >>> vox >>>\n[\s\S]*# <<< vox <<<\n$/);
     const removed = spawnSync(join(dir, ".vox", "bin", "vox"), ["self", "uninstall"], { encoding: "utf8", env: { ...process.env, HOME: dir } });
     assert.equal(removed.status, 0, removed.stderr);
     assert.deepEqual(snapshot(dir), before);
     assert.ok(!existsSync(join(dir, ".vox")));
+  });
+
+  test("a profile that install had to create is deleted again by uninstall", () => {
+    const dir = tempDir("home");
+    const result = runBootstrap(["--install", "--base-url", mirror("fresh-home"), "--version", "v0.1.0"], { HOME: dir });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(existsSync(join(dir, ".profile")));
+    execFileSync(join(dir, ".vox", "bin", "vox"), ["self", "uninstall"], { env: { ...process.env, HOME: dir } });
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   test("plan prints the URLs and steps as JSON and changes nothing", () => {

