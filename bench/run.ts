@@ -4,11 +4,13 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startNginx } from "../tests/support/nginx.ts";
+import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
 const work = join(root, "bench", "work");
-const RUNS = { startup: 40, rss: 15, archive: 5 };
+const RUNS = { startup: 60, rounds: 3, rss: 15, archive: 5, install: 6 };
 
 interface Row {
   group: string;
@@ -25,18 +27,38 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** hyperfine (no shell, warm-up runs) for the wall-time median; GNU time for the peak RSS median. */
-function measure(group: string, name: string, argv: string[], runs: number, options: { shell?: boolean; prepare?: string } = {}): Row {
+interface Case {
+  group: string;
+  name: string;
+  argv: string[];
+  runs: number;
+  shell?: boolean;
+  prepare?: string;
+}
+
+/**
+ * Wall-time medians from hyperfine (no shell unless asked, warm-up runs), taken in `rounds` interleaved passes so
+ * that a burst of background load lands on every case alike rather than on one; peak RSS medians from GNU time.
+ */
+function measure(cases: Case[], rounds = 1): Row[] {
   const exported = join(work, "hyperfine.json");
-  const command = options.shell ? argv.join(" ") : argv.map((a) => (/[\s"']/.test(a) ? `'${a}'` : a)).join(" ");
-  execFileSync("hyperfine", [...(options.shell ? [] : ["-N"]), "--warmup", String(Math.min(5, runs)), "--runs", String(runs), ...(options.prepare ? ["--prepare", options.prepare] : []), "--export-json", exported, command], { stdio: ["ignore", "ignore", "inherit"] });
-  const times = (JSON.parse(readFileSync(exported, "utf8")).results[0].times as number[]).map((s) => s * 1000);
-  const rss: number[] = [];
-  for (let i = 0; i < Math.min(runs, RUNS.rss); i++) {
-    const timed = spawnSync("/usr/bin/time", ["-f", "%M", ...(options.shell ? ["sh", "-c", command] : argv)], { encoding: "utf8" });
-    rss.push(Number(timed.stderr.trim().split("\n").at(-1)) / 1024);
+  const times = new Map<Case, number[]>(cases.map((c) => [c, []]));
+  const commandOf = (c: Case) => (c.shell ? c.argv.join(" ") : c.argv.map((a) => (/[\s"']/.test(a) ? `'${a}'` : a)).join(" "));
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) {
+      execFileSync("hyperfine", [...(c.shell ? [] : ["-N"]), "--warmup", String(Math.min(5, c.runs)), "--runs", String(c.runs), ...(c.prepare ? ["--prepare", c.prepare] : []), "--export-json", exported, commandOf(c)], { stdio: ["ignore", "ignore", "ignore"] });
+      times.get(c)!.push(...(JSON.parse(readFileSync(exported, "utf8")).results[0].times as number[]).map((sec) => sec * 1000));
+    }
   }
-  return { group, name, command, medianMs: round(median(times)), peakRssMiB: round(median(rss)), runs };
+  return cases.map((c) => {
+    const rss: number[] = [];
+    for (let i = 0; i < Math.min(c.runs, RUNS.rss); i++) {
+      if (c.prepare) execFileSync("sh", ["-c", c.prepare]);
+      const timed = spawnSync("/usr/bin/time", ["-f", "%M", ...(c.shell ? ["sh", "-c", commandOf(c)] : c.argv)], { encoding: "utf8" });
+      rss.push(Number(timed.stderr.trim().split("\n").at(-1)) / 1024);
+    }
+    return { group: c.group, name: c.name, command: commandOf(c), medianMs: round(median(times.get(c)!)), peakRssMiB: round(median(rss)), runs: c.runs * rounds };
+  });
 }
 
 function round(value: number): number {
@@ -56,14 +78,46 @@ execFileSync(bun, ["build", "--compile", "--minify", "--outfile", join(work, "he
 const bunVersion = execFileSync(bun, ["--version"], { encoding: "utf8" }).trim();
 
 const rows: Row[] = [
-  measure("startup", "hello-world compiled by the same Bun (floor)", [join(work, "hello")], RUNS.startup),
-  measure("startup", "vox --version", [vox, "--version"], RUNS.startup),
-  measure("startup", "vox policy --json", [vox, "policy", "--json"], RUNS.startup),
-  measure("startup", "node -e 0", [process.execPath, "-e", "0"], RUNS.startup),
-  measure("startup", "gh --version (Go)", ["gh", "--version"], RUNS.startup),
-  measure("archive", "vox release archive (tar + fflate gzip + sha256, Bun)", [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], RUNS.archive),
-  measure("archive", "tar -czf + sha256sum (GNU, gzip -6)", [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], RUNS.archive, { shell: true }),
+  ...measure(
+    [
+      { group: "startup", name: "hello-world compiled by the same Bun (floor)", argv: [join(work, "hello")], runs: RUNS.startup },
+      { group: "startup", name: "vox --version", argv: [vox, "--version"], runs: RUNS.startup },
+      { group: "startup", name: "vox policy --json", argv: [vox, "policy", "--json"], runs: RUNS.startup },
+      { group: "startup", name: "node -e 0", argv: [process.execPath, "-e", "0"], runs: RUNS.startup },
+      { group: "startup", name: "gh --version (Go)", argv: ["gh", "--version"], runs: RUNS.startup },
+    ],
+    RUNS.rounds,
+  ),
+  ...measure([
+    { group: "archive", name: "vox release archive (tar + fflate gzip + sha256, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
+    { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
+  ]),
 ];
+
+console.error("bench: serving a signed v0.1.0 host release with nginx on loopback");
+const release = hostRelease("v0.1.0");
+const www = join(work, "www");
+const base = `${mirrorTree(www, [release])}`.replace(www, "");
+const nginx = await startNginx(www);
+const bootstrapDir = join(work, "bootstrap");
+mkdirSync(bootstrapDir);
+const triple = execFileSync(vox, ["policy", "--json"], { encoding: "utf8" }).match(/"hostTriple": "([^"]+)"/)![1]!;
+execFileSync("tar", ["-xzf", join(release.dir, `vox-bootstrap-v0.1.0-${triple}.tar.gz`), "-C", bootstrapDir]);
+const archiveUrl = `${nginx.url}${base}/download/v0.1.0/vox-v0.1.0-${triple}.tar.gz`;
+const target = join(work, "installed");
+try {
+  rows.push(
+    ...measure(
+      [
+        { group: "install", name: "vox-bootstrap --install from the nginx mirror (verify signature + sha256, extract, run, rename)", argv: [join(bootstrapDir, "vox-bootstrap"), "--install", "--base-url", `${nginx.url}${base}`, "--version", "v0.1.0", "--install-dir", target, "--no-modify-path", "--no-fallback"], runs: RUNS.install, prepare: `rm -rf ${target}` },
+        { group: "install", name: "curl -s URL | tee >(sha256sum) | tar -xzf - (no verification)", argv: [`bash -c 'mkdir -p ${target} && curl -s ${archiveUrl} | tee >(sha256sum >/dev/null) | tar -xzf - -C ${target}'`], runs: RUNS.install, shell: true, prepare: `rm -rf ${target}` },
+      ],
+      2,
+    ),
+  );
+} finally {
+  await nginx.stop();
+}
 
 const floor = rows[0]!.medianMs;
 const versionRatio = round(rows[1]!.medianMs / floor);
@@ -71,7 +125,13 @@ const results = {
   date: new Date().toISOString(),
   machine: { cpus: execFileSync("nproc", { encoding: "utf8" }).trim(), bun: bunVersion, node: process.version },
   rows,
-  derived: { voxVersionOverFloor: versionRatio, policyJsonMs: rows[2]!.medianMs, archiveOverBaseline: round(rows[5]!.medianMs / rows[6]!.medianMs) },
+  derived: {
+    voxVersionOverFloor: versionRatio,
+    policyJsonMs: rows[2]!.medianMs,
+    archiveOverBaseline: round(rows[5]!.medianMs / rows[6]!.medianMs),
+    installOverPipeline: round(rows[7]!.medianMs / rows[8]!.medianMs),
+    installPeakRssMiB: rows[7]!.peakRssMiB,
+  },
 };
 writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
 
@@ -80,7 +140,7 @@ const table = [
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
 writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);

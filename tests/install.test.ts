@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { repoRoot, runAsync, tempDir } from "./support/helpers.ts";
+import { copyCheckout, repoRoot, runAsync, tempDir } from "./support/helpers.ts";
 import { startGithubStandIn } from "./support/github.ts";
 import { type RunningServer, startNginx } from "./support/nginx.ts";
 import { hostRelease, testKey } from "./support/releases.ts";
@@ -215,6 +215,20 @@ describe("source fallback", () => {
     assert.equal(strict.status, 1);
     assert.doesNotMatch(strict.stderr, /building from source/);
     assert.deepEqual(snapshot(dir), before);
+  });
+});
+
+describe("source install", () => {
+  test("--source-only runs the policy's source-install argv (npm ci, bun build) in the checkout and installs its version", () => {
+    const checkout = copyCheckout();
+    const version = JSON.parse(readFileSync(join(checkout, "package.json"), "utf8")).version;
+    const dir = tempDir("home");
+    const result = runBootstrap(["--install", "--source-only", "--no-modify-path", "--json"], { HOME: dir, VOX_REPO_ROOT: checkout });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /source install: npm ci --no-audit --no-fund\nsource install: npx --no-install bun build --compile --minify --splitting --target=bun-linux-x64-baseline/);
+    const report = JSON.parse(result.stdout);
+    assert.deepEqual([report.source, report.version, report.origin], ["source", version, checkout]);
+    assert.equal(execFileSync(join(dir, ".vox", "bin", "vox"), ["--version"], { encoding: "utf8" }), `vox ${version}\n`);
   });
 });
 

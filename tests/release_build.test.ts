@@ -2,11 +2,11 @@
 // that GNU tar, unzip, sha256sum and minisign accept; the built executables run (natively and under qemu).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { describePolicy } from "../policy/mod.ts";
-import { minisignKeys, repoRoot, runVoxSource, tempDir } from "./support/helpers.ts";
+import { copyCheckout, minisignKeys, runVoxSource, tempDir } from "./support/helpers.ts";
 
 const TRIPLES = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-pc-windows-msvc"];
 const EPOCH = "1700000000";
@@ -14,23 +14,6 @@ const EPOCH = "1700000000";
 interface Report {
   artifacts: Array<{ basename: string; sha256: string }>;
   smoke: Array<{ basename: string; status: string; runner: string; detail: string }>;
-}
-
-/**
- * A second checkout at another path: every tracked and unignored file plus its own node_modules tree
- * (hard-linked where the filesystem allows). A symlinked node_modules would not do: Bun names chunks after
- * module paths relative to the project, and a real second checkout has its dependencies inside it.
- */
-function copyCheckout(): string {
-  const copy = join(tempDir("checkout"), "elsewhere", "vox");
-  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repoRoot, encoding: "utf8" }).split("\0").filter(Boolean);
-  for (const file of files) {
-    mkdirSync(dirname(join(copy, file)), { recursive: true });
-    copyFileSync(join(repoRoot, file), join(copy, file));
-  }
-  const linked = spawnSync("cp", ["-al", join(repoRoot, "node_modules"), join(copy, "node_modules")]);
-  if (linked.status !== 0) execFileSync("cp", ["-a", join(repoRoot, "node_modules"), join(copy, "node_modules")]);
-  return copy;
 }
 
 describe("vox ci release-build", () => {

@@ -1,6 +1,6 @@
 // Shared plumbing for end-to-end tests: the checkout, its pinned Bun, temp dirs, real minisign keys.
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,3 +40,21 @@ export function runAsync(command: string, args: readonly string[], options: { cw
     child.on("close", (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/**
+ * A second checkout at another path: every tracked and unignored file plus its own node_modules tree
+ * (hard-linked where the filesystem allows). A symlinked node_modules would not do: Bun names chunks after
+ * module paths relative to the project, and a real second checkout has its dependencies inside it.
+ */
+export function copyCheckout(): string {
+  const copy = join(tempDir("checkout"), "elsewhere", "vox");
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repoRoot, encoding: "utf8" }).split("\0").filter(Boolean);
+  for (const file of files) {
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    copyFileSync(join(repoRoot, file), join(copy, file));
+  }
+  const linked = spawnSync("cp", ["-al", join(repoRoot, "node_modules"), join(copy, "node_modules")]);
+  if (linked.status !== 0) execFileSync("cp", ["-a", join(repoRoot, "node_modules"), join(copy, "node_modules")]);
+  return copy;
+}
+
