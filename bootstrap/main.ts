@@ -44,5 +44,5 @@ export const bootstrapCommand: CommandSpec = {
 };
 
 if (isMainModule(import.meta)) {
-  process.exitCode = await runEntry(bootstrapCommand, process.argv.slice(2), BUILD_VERSION);
+  process.exitCode = await runEntry({ name: "vox-bootstrap", version: BUILD_VERSION, loadCommand: async () => bootstrapCommand }, process.argv.slice(2));
 }

@@ -5,13 +5,16 @@ import type { CommandSpec, Handler } from "./command.ts";
 
 const VERSION_FLAGS = new Set(["--version", "-V"]);
 
-/** Runs `command` with `argv` and returns the exit code; `name version` is answered before anything loads. */
-export async function runEntry(command: CommandSpec, argv: readonly string[], version: string): Promise<number> {
+/**
+ * Runs a program: `name version` for a bare --version is answered before anything loads; otherwise the command
+ * table is loaded and run against the real process. Returns the exit code.
+ */
+export async function runEntry(program: { name: string; version: string; loadCommand: () => Promise<CommandSpec> }, argv: readonly string[]): Promise<number> {
   if (argv.length === 1 && VERSION_FLAGS.has(argv[0]!)) {
-    console.log("%s", `${command.name} ${version}`);
+    console.log("%s", `${program.name} ${program.version}`);
     return 0;
   }
-  const { runProcess } = await import("./process.ts");
+  const [{ runProcess }, command] = await Promise.all([import("./process.ts"), program.loadCommand()]);
   return runProcess(command, argv);
 }
 

@@ -1,0 +1,128 @@
+// The `vox` command table: every subcommand as data (options, help, details) with a lazily imported handler.
+// main.ts loads it only after the --version fast path, so printing the version evaluates none of it.
+
+import { BUILD_VERSION } from "../build/constants.ts";
+import type { CommandSpec } from "../cli/command.ts";
+import { versionOrHelp } from "../cli/entry.ts";
+
+const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
+const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" } as const;
+
+/** The vox command tree: data, with handlers imported only when their command runs. */
+export const voxCommand: CommandSpec = {
+  name: "vox",
+  summary: "The Vox toolchain: install policy, releases, upgrades, packaging and deploy",
+  options: { version: { type: "boolean", short: "V", description: "Print the version" } },
+  load: async () => versionOrHelp(voxCommand, BUILD_VERSION),
+  subcommands: [
+    {
+      name: "policy",
+      summary: "Print the install policy (targets, asset names, URLs, keys, source install)",
+      options: { json, tag: { type: "string", valueName: "<tag>", description: "Tag used in example names and URLs", defaultText: "this version" } },
+      load: () => import("./policy.ts").then((m) => m.policyCommand),
+    },
+    {
+      name: "mirror",
+      summary: "Build and check a static release mirror (for VOX_UPGRADE_BASE_URL and air-gapped hosts)",
+      subcommands: [
+        {
+          name: "sync",
+          summary: "Copy releases from GitHub or another mirror into a directory, verifying everything, and sign its index",
+          options: {
+            to: { type: "string", valueName: "<dir>", description: "Mirror directory (serve it as …/releases)" },
+            version: { type: "string", multiple: true, valueName: "<tag>", description: "Release to copy", defaultText: "latest" },
+            key: { type: "string", valueName: "<file>", description: "minisign secret key that signs index.json (clients must trust its public key)" },
+            "expires-days": { type: "string", valueName: "<days>", description: "How long clients may trust the index", defaultText: "30" },
+            provider: { type: "string", valueName: "<github|http>", description: "Where to copy from", defaultText: "http with --from-base-url, else github" },
+            "from-base-url": { type: "string", valueName: "<url>", description: "Copy from this mirror instead of GitHub" },
+            repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
+            "github-api-url": { type: "string", valueName: "<url>", description: "GitHub API base (Enterprise)" },
+            "trusted-key": trustedKey,
+            json,
+          },
+          load: () => import("./mirror.ts").then((m) => m.mirrorSyncCommand),
+        },
+        {
+          name: "verify",
+          summary: "Verify a mirror directory: the signed index, then every release as install would",
+          positionals: [{ name: "dir", required: true }],
+          options: { repo: { type: "string", valueName: "<owner/repo>", description: "Repository releases must be signed for", defaultText: "vox-foundation/vox" }, "trusted-key": trustedKey, json },
+          load: () => import("./mirror.ts").then((m) => m.mirrorVerifyCommand),
+        },
+      ],
+    },
+    {
+      name: "self",
+      summary: "Manage this installation of vox",
+      subcommands: [
+        {
+          name: "uninstall",
+          summary: "Remove exactly what vox-bootstrap installed (files and PATH blocks listed in its receipt)",
+          options: { "install-dir": { type: "string", valueName: "<dir>", description: "Installation to remove", defaultText: "the directory of this executable" }, json },
+          load: () => import("./self.ts").then((m) => m.uninstallCommand),
+        },
+      ],
+    },
+    {
+      name: "ci",
+      summary: "Release engineering: build, checksum, sign and verify release artifacts",
+      subcommands: [
+        {
+          name: "release-build",
+          summary: "Compile, archive, checksum and smoke-test release binaries",
+          options: {
+            target: { type: "string", multiple: true, valueName: "<triple>", description: "Target triple, or 'all'", defaultText: "the host triple" },
+            version: { type: "string", valueName: "<tag>", description: "Release tag v<semver>", defaultText: "v + package.json version" },
+            "out-dir": { type: "string", valueName: "<dir>", description: "Output directory", defaultText: "dist" },
+            package: { type: "string", valueName: "<vox|bootstrap|both>", description: "Which executables to build", defaultText: "both" },
+            "trusted-key": { ...trustedKey, description: "Embed this minisign public key file as trusted in the built executables" },
+            "no-smoke": { type: "boolean", description: "Skip running the built executables" },
+            json,
+          },
+          details: "Environment: SOURCE_DATE_EPOCH (archive timestamps; default: last commit time), VOX_BUN (the bun executable), VOX_REPO_ROOT (the checkout).",
+          load: () => import("./ci.ts").then((m) => m.releaseBuildCommand),
+        },
+        {
+          name: "checksums",
+          summary: "Write checksums.txt for every release archive in a directory",
+          positionals: [{ name: "dir", required: true }],
+          options: { json },
+          load: () => import("./ci.ts").then((m) => m.checksumsCommand),
+        },
+        {
+          name: "sign",
+          summary: "Sign a file with minisign; the trusted comment binds repo, tag and version",
+          positionals: [{ name: "file", required: true }],
+          options: {
+            key: { type: "string", valueName: "<file>", description: "minisign secret key file (encrypted keys read VOX_SIGNING_KEY_PASSWORD)" },
+            tag: { type: "string", valueName: "<tag>", description: "Release tag v<semver>" },
+            repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
+          },
+          load: () => import("./ci.ts").then((m) => m.signCommand),
+        },
+        {
+          name: "verify",
+          summary: "Verify a release directory: signature, then checksums, then archive structure",
+          positionals: [{ name: "dir", required: true }],
+          options: {
+            tag: { type: "string", valueName: "<tag>", description: "Release tag the signature must name" },
+            repo: { type: "string", valueName: "<owner/repo>", description: "Repository the signature must name", defaultText: "vox-foundation/vox" },
+            "trusted-key": trustedKey,
+            json,
+          },
+          load: () => import("./ci.ts").then((m) => m.verifyCommand),
+        },
+        {
+          name: "pm-provenance",
+          summary: "Validate vox.pm.provenance/1 sidecars under .vox_modules/provenance",
+          options: {
+            root: { type: "string", valueName: "<dir>", description: "Project root", defaultText: "current directory" },
+            strict: { type: "boolean", description: "Fail on any invalid sidecar or when none exist" },
+            json,
+          },
+          load: () => import("./ci.ts").then((m) => m.pmProvenanceCommand),
+        },
+      ],
+    },
+  ],
+};
