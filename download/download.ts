@@ -192,8 +192,20 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
+/** Certificate failures are permanent: retrying cannot make an untrusted certificate trusted. */
+const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|TLS/;
+
 function asDownloadError(error: unknown, url: string): DownloadError {
   if (error instanceof DownloadError) return error;
+  const code = String((error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code ?? "");
+  if (TLS_ERROR.test(code)) {
+    return new DownloadError("E_DOWNLOAD_TLS", `Cannot download ${redactUrl(url)}: the server's certificate is not trusted (${code}: ${errorMessage(error)})`, {
+      url: redactUrl(url),
+      temporary: false,
+      cause: error,
+      hint: "If this is your own mirror with a private CA, set VOX_CA_BUNDLE to its PEM file; otherwise something is intercepting the connection.",
+    });
+  }
   return new DownloadError("E_DOWNLOAD_NETWORK", `Cannot download ${redactUrl(url)}: ${errorMessage(error)}`, { url: redactUrl(url), temporary: true, cause: error, hint: "Check the network, proxy (HTTPS_PROXY) and base URL, then try again." });
 }
 
