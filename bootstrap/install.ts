@@ -100,7 +100,7 @@ export async function install(options: InstallOptions, deps: InstallDeps): Promi
     for (const dir of [...createdDirs].reverse()) await rmdir(dir).catch(() => {});
     throw error;
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await rm(staging, { recursive: true, force: true }); // after success; a no-op after a failure
   }
 }
 

@@ -8,7 +8,7 @@ import { type InstallDeps, type InstallOptions, install, pathBlock } from "../bo
 import type { CommandContext, CommandSpec, Handler, ParsedArgs } from "../cli/mod.ts";
 import { progressReporter } from "../download/mod.ts";
 import { ExitCode } from "../errors/mod.ts";
-import { assetName, detectHostTarget, findCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
+import { assetName, detectHostTarget, executableName, findCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
 import type { ReleaseProvider } from "../providers/mod.ts";
 import { networkSeams } from "./_network.ts";
 
@@ -63,7 +63,7 @@ export const planCommand: Handler = async (args, context) => {
   const { options, deps, provider } = await resolveOptions(args, context);
   const tag = options.sourceOnly ? undefined : await provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease }).catch((error: Error) => `unresolved: ${error.message}`);
   const checkout = await findCheckout(context.cwd, context.env).catch(() => undefined);
-  const exe = join(options.installDir, deps.target.exeSuffix ? "vox.exe" : "vox");
+  const exe = join(options.installDir, executableName("vox", deps.target));
   const downloads = tag && !tag.startsWith("unresolved") ? [RELEASE_SOURCE.checksumsName, RELEASE_SOURCE.signatureName, assetName("vox", tag, deps.target)].map((name) => provider.assetUrl(tag, name)) : [];
   const plan = {
     triple: deps.target.triple,
