@@ -138,7 +138,8 @@ export async function requireVersion(path: string, version: string, spawner: Spa
   const result = await spawner.run([path, "--version"], { timeoutMs: 60_000 });
   const line = result.stdout.split("\n")[0] ?? "";
   if (result.code === 0 && line === `vox ${version}`) return;
-  const crashed = result.signal === "SIGILL" || result.code === 132 || result.code === 137 || result.signal === "SIGKILL";
+  // SIGILL/SIGKILL (132/137) or "cannot execute" (126): the binary is for another CPU or libc variant.
+  const crashed = result.signal === "SIGILL" || result.signal === "SIGKILL" || result.code === 132 || result.code === 137 || result.code === 126;
   throw new VoxError("E_STAGED_VERSION", `Cannot install ${path}: running it ${crashed ? `crashed (${result.signal ?? result.code})` : `printed ${JSON.stringify(line)} (exit ${result.code ?? result.signal})`}, expected "vox ${version}"`, {
     hint: crashed ? "The binary does not run on this machine: wrong CPU or libc variant. Nothing was replaced." : "The downloaded binary is not the version it claims to be. Nothing was replaced.",
   });

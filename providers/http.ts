@@ -6,13 +6,16 @@ import { VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock } from "../io/mod.ts";
 import { parseTag, RELEASE_SOURCE } from "../policy/mod.ts";
-import { newestRelease, readMirrorIndex } from "./mirror_index.ts";
+import { type MirrorIndex, newestRelease, readMirrorIndex } from "./mirror_index.ts";
 import type { ReleaseProvider } from "./provider.ts";
 
 const INDEX_MAX_BYTES = 4 << 20;
 
 /** A static mirror in GitHub's download layout (`VOX_UPGRADE_BASE_URL`): explicit versions, or "latest" from its signed index. */
-export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys: readonly MinisignPublicKey[]; clock: Clock }): ReleaseProvider {
+/** Called with every verified index before it is used; may refuse it (anti-rollback: a serial lower than one seen). */
+export type IndexGuard = (index: MirrorIndex, source: string) => Promise<void>;
+
+export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys: readonly MinisignPublicKey[]; clock: Clock; indexGuard?: IndexGuard }): ReleaseProvider {
   const base = baseUrl.replace(/\/+$/, "");
   return {
     kind: "http",
@@ -33,6 +36,7 @@ export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys
           });
         }
         const index = readMirrorIndex(await readFile(join(dir, names[0]!)), await readFile(join(dir, names[1]!), "utf8"), { trustedKeys: deps.trustedKeys, now: deps.clock.now(), source: `${base}/${names[0]}` });
+        await deps.indexGuard?.(index, `${base}/${names[0]}`);
         const newest = newestRelease(index, allowPrerelease);
         if (!newest) throw new VoxError("E_NO_RELEASE", `Cannot find a ${allowPrerelease ? "" : "stable "}release in the index of ${base}`, { hint: "Pass --version, or allow prereleases." });
         return newest.tag;

@@ -7,11 +7,11 @@ import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Env } from "../io/mod.ts";
 import { GITHUB_TOKEN_VARS, RELEASE_SOURCE } from "../policy/mod.ts";
 import { githubProvider } from "./github.ts";
-import { httpProvider } from "./http.ts";
+import { httpProvider, type IndexGuard } from "./http.ts";
 import type { ReleaseProvider } from "./provider.ts";
 
 export { githubProvider, RATE_LIMITED_EXIT_CODE } from "./github.ts";
-export { httpProvider } from "./http.ts";
+export { httpProvider, type IndexGuard } from "./http.ts";
 export { indexTrustedComment, type MirrorIndex, MirrorIndexSchema, newestRelease, readMirrorIndex } from "./mirror_index.ts";
 export type { ReleaseProvider } from "./provider.ts";
 
@@ -52,7 +52,7 @@ export function githubToken(env: Env): { name: string; value: string } | undefin
   return undefined;
 }
 
-export function createProvider(settings: ProviderSettings, deps: { fetch: Fetch; sleep: (ms: number) => Promise<void>; env: Env; clock: Clock; trustedKeys: readonly MinisignPublicKey[]; warn: (message: string) => void }): ReleaseProvider {
+export function createProvider(settings: ProviderSettings, deps: { fetch: Fetch; sleep: (ms: number) => Promise<void>; env: Env; clock: Clock; trustedKeys: readonly MinisignPublicKey[]; warn: (message: string) => void; indexGuard?: IndexGuard }): ReleaseProvider {
   if (settings.kind === "http") return httpProvider(settings.baseUrl, deps);
   return githubProvider({ repo: settings.repo, webBaseUrl: settings.baseUrl, apiBaseUrl: settings.apiBaseUrl, token: githubToken(deps.env), fetch: deps.fetch, warn: deps.warn });
 }

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { extractSingleExecutable } from "../archive/mod.ts";
 import { type DownloadDeps, type DownloadOptions, downloadToFile } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
-import { type MinisignPublicKey, parseChecksums } from "../integrity/mod.ts";
-import { assetName, executableName, RELEASE_SOURCE, type Target } from "../policy/mod.ts";
+import { type MinisignPublicKey, parseChecksums, sha256File } from "../integrity/mod.ts";
+import { assetName, executableName, parseAssetName, RELEASE_SOURCE, type Target } from "../policy/mod.ts";
 import type { ReleaseProvider } from "../providers/mod.ts";
 import { MAX_EXECUTABLE_BYTES } from "./inspect.ts";
 import { verifyChecksumsSignature } from "./trust.ts";
@@ -74,7 +74,37 @@ export async function acquireExecutable(
   const url = provider.assetUrl(tag, basename);
   const archive = join(workDir, basename);
   await downloadToFile(url, archive, { maxBytes: MAX_ARCHIVE_BYTES, expectedSha256: expected, headers, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, deps);
-  const path = join(workDir, executableName(options.packageName, options.target));
-  await extractSingleExecutable(archive, { format: options.target.archive, entryName: executableName(options.packageName, options.target), maxBytes: MAX_EXECUTABLE_BYTES, destination: path });
+  const path = await extractVerified(archive, options, workDir);
   return { path, basename, url, sha256: expected };
+}
+
+function extractVerified(archive: string, options: { target: Target; packageName: string }, workDir: string): Promise<string> {
+  const entryName = executableName(options.packageName, options.target);
+  const path = join(workDir, entryName);
+  return extractSingleExecutable(archive, { format: options.target.archive, entryName, maxBytes: MAX_EXECUTABLE_BYTES, destination: path }).then(() => path);
+}
+
+/**
+ * The offline counterpart of `acquireExecutable`: a local archive with `checksums.txt` and its signature beside
+ * it, verified in the same order (signature and scope, then sha256, then the single entry) before extraction.
+ */
+export async function acquireLocalExecutable(archive: string, options: { repo: string; target: Target; packageName: string; workDir: string; trustedKeys: readonly MinisignPublicKey[] }): Promise<Acquired & { tag: string }> {
+  const basename = archive.split(/[\\/]/).at(-1)!;
+  const asset = parseAssetName(basename, [options.target]);
+  if (!asset || asset.packageName !== options.packageName) {
+    throw new VoxError("E_ARCHIVE_NAME", `Cannot use ${archive}: expected ${assetName(options.packageName, "v<version>", options.target)} for this machine`, { hint: "Pass the archive built for this triple (see vox policy).", exitCode: 2 });
+  }
+  const dir = dirname(archive);
+  const read = (name: string) =>
+    readFile(join(dir, name)).catch(() => {
+      throw new VoxError("E_SIGNATURE_INVALID", `Cannot verify ${archive}: ${join(dir, name)} is missing`, { hint: "Keep checksums.txt and checksums.txt.minisig from the release next to the archive." });
+    });
+  const checksums = await read(RELEASE_SOURCE.checksumsName);
+  verifyChecksumsSignature(checksums, (await read(RELEASE_SOURCE.signatureName)).toString("utf8"), { scope: { repo: options.repo, tag: asset.tag }, trustedKeys: options.trustedKeys, source: join(dir, RELEASE_SOURCE.signatureName) });
+  const expected = parseChecksums(checksums.toString("utf8"), join(dir, RELEASE_SOURCE.checksumsName)).get(basename);
+  const actual = (await sha256File(archive)).sha256;
+  if (expected !== actual) {
+    throw new VoxError("E_DOWNLOAD_DIGEST", `Cannot accept ${archive}: its sha256 is ${actual}, checksums.txt says ${expected ?? "nothing (not listed)"}`, { hint: "The archive is not the one the release signed; do not use it." });
+  }
+  return { path: await extractVerified(archive, options, options.workDir), basename, url: archive, sha256: actual, tag: asset.tag };
 }

@@ -4,7 +4,7 @@
 export { type BuiltArtifact, ensureWritableDir, releaseBuild, type ReleaseBuildOptions, type ReleaseBuildReport, resolveSourceDateEpoch } from "./build.ts";
 export { listReleaseArchives, writeReleaseChecksums } from "./checksums.ts";
 export { compileExecutable, resolveBun } from "./compile.ts";
-export { type Acquired, acquireExecutable, isVerificationFailure } from "./acquire.ts";
+export { type Acquired, acquireExecutable, acquireLocalExecutable, isVerificationFailure } from "./acquire.ts";
 export { type InspectedArchive, MAX_EXECUTABLE_BYTES, withInspectedArchive } from "./inspect.ts";
 export { signReleaseFile } from "./sign.ts";
 export { findRunner, smokeArchive, type SmokeResult, type SmokeStatus } from "./smoke.ts";
