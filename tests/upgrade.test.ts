@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { signMinisign, parseSecretKey } from "../integrity/mod.ts";
 import { indexTrustedComment, type MirrorIndex } from "../providers/mod.ts";
-import { tempDir } from "./support/helpers.ts";
+import { copyCheckout, runAsync, tempDir } from "./support/helpers.ts";
+import { startGithubStandIn } from "./support/github.ts";
 import { type RunningServer, startNginx } from "./support/nginx.ts";
 import { hostRelease, type ReleaseFixture, testKey } from "./support/releases.ts";
 
@@ -280,6 +281,48 @@ describe("crash safety and locking", () => {
     const third = vox(bin, ["upgrade", "--version", "v0.2.0", "--base-url", plainBase], env);
     assert.equal(third.status, 0, third.stderr);
     assert.equal(versionOf(bin), "vox 0.2.0");
+  });
+});
+
+describe("other sources", () => {
+  test("GitHub: latest through the releases/latest redirect; a rate limit is its own status and exit code", async () => {
+    const github = await startGithubStandIn([{ tag: "v0.1.0", dir: r1.dir }, { tag: "v0.2.0", dir: r2.dir }, { tag: "v0.3.0-rc.1", dir: rc.dir, prerelease: true }]);
+    try {
+      const { bin, env } = installed();
+      const flags = ["--provider", "github", "--base-url", github.webUrl, "--github-api-url", github.apiUrl];
+      const upgraded = await runAsync(bin, ["upgrade", ...flags, "--json"], { env, cwd: tempDir("cwd") });
+      assert.equal(upgraded.status, 0, upgraded.stderr);
+      assert.deepEqual([JSON.parse(upgraded.stdout).status, JSON.parse(upgraded.stdout).candidate], ["updated", "0.2.0"]);
+      github.rateLimited = true;
+      const limited = await runAsync(bin, ["upgrade", ...flags, "--channel", "next", "--json"], { env, cwd: tempDir("cwd") });
+      assert.equal(limited.status, 4);
+      assert.equal(JSON.parse(limited.stdout).status, "rate-limited");
+      assert.match(limited.stderr, /rate limit is exhausted until 2030-01-01T00:00:00\.000Z/);
+    } finally {
+      await github.stop();
+    }
+  });
+
+  test("an unreachable mirror is reported as offline (exit 5), the binary untouched", () => {
+    const { bin, env } = installed();
+    const result = vox(bin, ["upgrade", "--version", "v0.2.0", "--base-url", "http://127.0.0.1:9/releases", "--json"], env);
+    assert.equal(result.status, 5, result.stderr);
+    assert.equal(JSON.parse(result.stdout).status, "offline");
+    assert.equal(versionOf(bin), "vox 0.1.0");
+  });
+
+  test("--source repo requires a clean git tree unless --allow-dirty, then rebuilds with the source-install argv", () => {
+    const { bin, env } = installed();
+    const checkout = copyCheckout();
+    const refused = vox(bin, ["upgrade", "--source", "repo", "--force"], { ...env, VOX_REPO_ROOT: checkout });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /Cannot rebuild vox from .*: it is not a git checkout\nhint: Commit or stash them, or pass --allow-dirty/);
+    const version = JSON.parse(readFileSync(join(checkout, "package.json"), "utf8")).version;
+    const rebuilt = vox(bin, ["upgrade", "--source", "repo", "--allow-dirty", "--force", "--json"], { ...env, VOX_REPO_ROOT: checkout });
+    assert.equal(rebuilt.status, 0, rebuilt.stderr);
+    assert.deepEqual([JSON.parse(rebuilt.stdout).status, JSON.parse(rebuilt.stdout).source], ["updated", "repo"]);
+    assert.match(rebuilt.stderr, /source: npm ci --no-audit --no-fund/);
+    assert.equal(versionOf(bin), `vox ${version}`);
   });
 });
 
