@@ -96,21 +96,35 @@ const rows: Row[] = [
 
 console.error("bench: serving a signed v0.1.0 host release with nginx on loopback");
 const release = hostRelease("v0.1.0");
+const next = hostRelease("v0.2.0");
 const www = join(work, "www");
-const base = `${mirrorTree(www, [release])}`.replace(www, "");
+const base = `${mirrorTree(www, [release, next])}`.replace(www, "");
 const nginx = await startNginx(www);
 const bootstrapDir = join(work, "bootstrap");
 mkdirSync(bootstrapDir);
 const triple = execFileSync(vox, ["policy", "--json"], { encoding: "utf8" }).match(/"hostTriple": "([^"]+)"/)![1]!;
 execFileSync("tar", ["-xzf", join(release.dir, `vox-bootstrap-v0.1.0-${triple}.tar.gz`), "-C", bootstrapDir]);
 const archiveUrl = `${nginx.url}${base}/download/v0.1.0/vox-v0.1.0-${triple}.tar.gz`;
+const nextUrl = `${nginx.url}${base}/download/v0.2.0/vox-v0.2.0-${triple}.tar.gz`;
 const target = join(work, "installed");
+const pristine = join(work, "pristine");
+mkdirSync(pristine);
+execFileSync("tar", ["-xzf", join(release.dir, `vox-v0.1.0-${triple}.tar.gz`), "-C", pristine]);
+const upgradeDir = join(work, "upgrade");
+const resetUpgrade = `rm -rf ${upgradeDir} && mkdir -p ${upgradeDir}/bin && cp ${pristine}/vox ${upgradeDir}/bin/vox`;
 try {
   rows.push(
     ...measure(
       [
         { group: "install", name: "vox-bootstrap --install from the nginx mirror (verify signature + sha256, extract, run, rename)", argv: [join(bootstrapDir, "vox-bootstrap"), "--install", "--base-url", `${nginx.url}${base}`, "--version", "v0.1.0", "--install-dir", target, "--no-modify-path", "--no-fallback"], runs: RUNS.install, prepare: `rm -rf ${target}` },
         { group: "install", name: "curl -s URL | tee >(sha256sum) | tar -xzf - (no verification)", argv: [`bash -c 'mkdir -p ${target} && curl -s ${archiveUrl} | tee >(sha256sum >/dev/null) | tar -xzf - -C ${target}'`], runs: RUNS.install, shell: true, prepare: `rm -rf ${target}` },
+      ],
+      2,
+    ),
+    ...measure(
+      [
+        { group: "upgrade", name: "vox upgrade 0.1.0 → 0.2.0 from the nginx mirror (verify, stage, run, keep previous, swap)", argv: [`HOME=${upgradeDir} VOX_STATE_DIR=${upgradeDir}/state ${upgradeDir}/bin/vox upgrade --version v0.2.0 --base-url ${nginx.url}${base}`], runs: RUNS.install, shell: true, prepare: resetUpgrade },
+        { group: "upgrade", name: "curl -s URL | tee >(sha256sum) | tar -xzf - (no verification)", argv: [`bash -c 'mkdir -p ${target} && curl -s ${nextUrl} | tee >(sha256sum >/dev/null) | tar -xzf - -C ${target}'`], runs: RUNS.install, shell: true, prepare: `rm -rf ${target}` },
       ],
       2,
     ),
@@ -131,6 +145,7 @@ const results = {
     archiveOverBaseline: round(rows[5]!.medianMs / rows[6]!.medianMs),
     installOverPipeline: round(rows[7]!.medianMs / rows[8]!.medianMs),
     installPeakRssMiB: rows[7]!.peakRssMiB,
+    upgradeOverPipeline: round(rows[9]!.medianMs / rows[10]!.medianMs),
   },
 };
 writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
@@ -140,7 +155,7 @@ const table = [
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
 writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);

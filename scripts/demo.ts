@@ -1,6 +1,7 @@
 // `npm run demo`: the main job end to end on this machine. Builds the host's vox and vox-bootstrap as releases
 // v0.1.0 and v0.2.0 (trusting a throw-away minisign key), signs and verifies them, mirrors them with a signed index,
-// serves the mirror with nginx on loopback, and installs v0.1.0 through install.sh into a temporary HOME.
+// serves the mirror with nginx on loopback, installs v0.1.0 through install.sh into a temporary HOME, upgrades it to
+// v0.2.0 through the mirror with `vox upgrade`, and rolls back.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,9 +19,9 @@ function step(title: string): void {
   console.log(`\n== ${title}`);
 }
 
-function run(argv: string[], options: { capture?: boolean; env?: Record<string, string> } = {}): string {
+function run(argv: string[], options: { capture?: boolean; env?: Record<string, string>; okCodes?: number[] } = {}): string {
   const result = spawnSync(argv[0]!, argv.slice(1), { cwd: root, encoding: "utf8", env: { ...process.env, ...options.env }, stdio: ["ignore", options.capture ? "pipe" : "inherit", "inherit"] });
-  if (result.status !== 0) throw new Error(`${argv.join(" ")} exited ${result.status}`);
+  if (result.status !== 0 && !options.okCodes?.includes(result.status ?? -1)) throw new Error(`${argv.join(" ")} exited ${result.status}`);
   return result.stdout ?? "";
 }
 
@@ -72,6 +73,14 @@ try {
   console.log(`$ ${installed} --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
   console.log(`receipt: ${receipt.source} ${receipt.tag} for ${receipt.triple} from ${receipt.origin}; files ${receipt.files.join(", ")}; profile ${receipt.profileEdits.join(", ")}`);
 
+  step("vox upgrade through the mirror (latest from its signed index), then vox upgrade --rollback");
+  const upgradeEnv = { HOME: home, VOX_UPGRADE_BASE_URL: base };
+  console.log(`$ vox upgrade --check → ${run([installed, "upgrade", "--check"], { capture: true, env: upgradeEnv, okCodes: [10] }).trim()}`);
+  console.log(`$ vox upgrade → ${run([installed, "upgrade"], { capture: true, env: upgradeEnv }).trim()}`);
+  console.log(`$ vox --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
+  console.log(`$ vox upgrade --rollback --json → ${run([installed, "upgrade", "--rollback", "--json"], { capture: true, env: upgradeEnv }).trim()}`);
+  console.log(`$ vox --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
+
   step("summary");
   for (const report of reports) {
     for (const artifact of report.artifacts) {
@@ -79,7 +88,7 @@ try {
       console.log(`  ${artifact.basename.padEnd(52)} ${(artifact.size / 1048576).toFixed(1).padStart(5)} MiB  sha256 ${artifact.sha256.slice(0, 16)}…  smoke ${smoke?.status} (${smoke?.detail})`);
     }
   }
-  console.log(`  mirror ${base} (signed index), installed ${receipt.version} at ${installed}`);
+  console.log(`  mirror ${base} (signed index); installed ${receipt.version} at ${installed}, upgraded to 0.2.0, rolled back to ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
   console.log("demo: ok");
 } finally {
   await nginx?.stop();
