@@ -9,7 +9,7 @@ import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
-const work = join(root, "bench", "work");
+const work = join(root, "bench", ".scratch");
 const RUNS = { startup: 60, rounds: 3, rss: 15, archive: 5, install: 6 };
 
 interface Row {
@@ -148,7 +148,8 @@ const results = {
     upgradeOverPipeline: round(rows[9]!.medianMs / rows[10]!.medianMs),
   },
 };
-writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+// Paths are written relative to the checkout: results describe the code, not this machine's directories.
+writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2).replaceAll(`${root}/`, "./")}\n`);
 
 const table = [
   "| group | what | median wall (ms) | median peak RSS (MiB) | runs |",

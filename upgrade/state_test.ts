@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { managedBy } from "./guards.ts";
+import { acquireLock, readTrustState, writeTrustState } from "./state.ts";
+
+const noSleep = async () => {};
+
+test("acquireLock() is exclusive, names the live holder after the wait, and takes over a dead holder's lock", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vox-state-"));
+  const lock = await acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => true });
+  assert.equal(readFileSync(join(dir, "upgrade.lock"), "utf8"), `${process.pid}\n`);
+  await assert.rejects(acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => true }), new RegExp(`another vox upgrade \\(pid ${process.pid}\\) holds`));
+  const takeover = await acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => false });
+  await takeover.release();
+  await lock.release();
+  const again = await acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => true });
+  await again.release();
+});
+
+test("readTrustState() starts empty and round-trips what writeTrustState() stored; a damaged file reads as empty", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vox-state-"));
+  assert.deepEqual(await readTrustState(dir), { schema: "vox.upgrade-state/1", indexSerials: {}, highestVersion: null });
+  const state = { schema: "vox.upgrade-state/1" as const, indexSerials: { "http://m/index.json": 4 }, highestVersion: "1.2.3" };
+  await writeTrustState(dir, state);
+  assert.deepEqual(await readTrustState(dir), state);
+  writeFileSync(join(dir, "trust.json"), '{"schema":"other"}');
+  assert.equal((await readTrustState(dir)).highestVersion, null);
+});
+
+test("managedBy() recognises markers, package-manager trees and root-owned paths for other users", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vox-guard-"));
+  writeFileSync(join(dir, "vox"), "");
+  assert.equal(await managedBy(join(dir, "vox"), 0), undefined);
+  writeFileSync(join(dir, ".vox-managed-by"), "scoop\n");
+  assert.deepEqual(await managedBy(join(dir, "vox"), 0), { manager: "scoop", instead: "upgrade vox with scoop" });
+  assert.equal((await managedBy("/opt/homebrew/Cellar/vox/1.0.0/bin/vox", 501))?.manager, "Homebrew");
+  assert.equal((await managedBy("/home/a/project/node_modules/.bin/vox", 1000))?.manager, "npm");
+  assert.equal((await managedBy("/usr/bin/env", 1000))?.manager, "the system package manager");
+  assert.equal(await managedBy("/usr/bin/env", 0), undefined, "root upgrading its own system path is allowed");
+});
