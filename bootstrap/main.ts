@@ -8,7 +8,7 @@ import { isMainModule, runEntry } from "../cli/entry.ts";
 const trustedKey: OptionSpec = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" };
 
 /** Options shared by --install and plan: where from, what, where to. */
-export const INSTALL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+const INSTALL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   version: { type: "string", short: "V", valueName: "<tag>", description: "Release tag to install (alone: print this program's version)", defaultText: "VOX_VERSION, else the latest stable release" },
   "install-dir": { type: "string", valueName: "<dir>", description: "Where vox goes", defaultText: "VOX_INSTALL_DIR, else ~/.vox/bin" },
   provider: { type: "string", valueName: "<github|http>", description: "Release provider", defaultText: "http when a base URL is set, else github" },

@@ -12,7 +12,7 @@ export const policyCommand: Handler = async (args, context) => {
   context.out.stdout(args.flag("json") ? `${JSON.stringify(policy, null, 2)}\n` : renderPolicy(policy));
 };
 
-export function renderPolicy(policy: PolicyDescription): string {
+function renderPolicy(policy: PolicyDescription): string {
   const rows = policy.targets.map((t) => [t.triple, t.bunTarget, t.archive, t.assets[0]!.entry, t.status]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["triple", "bun target", "archive", "executable"][i]!.length));
   const line = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join("  ");

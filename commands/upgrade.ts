@@ -9,18 +9,18 @@ import type { Handler } from "../cli/mod.ts";
 import { progressReporter } from "../download/mod.ts";
 import { errorMessage, formatError, usageError, VoxError } from "../errors/mod.ts";
 import { detectHostTarget, findCheckout } from "../policy/mod.ts";
-import { createProvider } from "../providers/mod.ts";
+import { createProvider, RATE_LIMITED_EXIT_CODE } from "../providers/mod.ts";
 import { isVerificationFailure } from "../release/mod.ts";
 import { type Checkpoint, indexSerialGuard, upgrade, type UpgradeReport } from "../upgrade/mod.ts";
 import { networkSeams } from "./_network.ts";
 
 /** Exit codes per outcome (also in `vox upgrade --help` and the README). */
-export const UPGRADE_EXIT_CODES = {
+const UPGRADE_EXIT_CODES = {
   "up-to-date": 0,
   updated: 0,
   "rolled-back": 0,
   "update-available": 10,
-  "rate-limited": 4,
+  "rate-limited": RATE_LIMITED_EXIT_CODE,
   offline: 5,
   "verification-failed": 6,
   "managed-externally": 7,

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { runAsync, tempDir } from "./support/helpers.ts";
@@ -19,6 +19,9 @@ const tools = tempDir("tools");
 execFileSync("tar", ["-xzf", join(release.dir, `vox-bootstrap-v0.1.0-${TRIPLE}.tar.gz`), "-C", tools]);
 
 let https: Server;
+let proxy: NetServer;
+let proxyUrl = "";
+const tunnels: string[] = [];
 let plain: ReturnType<typeof createHttpServer>;
 let httpsUrl = "";
 let plainUrl = "";
@@ -40,6 +43,24 @@ before(async () => {
   });
   await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
   await new Promise<void>((r) => https.listen(0, "127.0.0.1", r));
+  // A minimal HTTP CONNECT proxy: records each tunnel's destination and pipes bytes both ways.
+  proxy = createNetServer((client) => {
+    client.once("data", (head) => {
+      const target = /^CONNECT ([^ ]+) HTTP/.exec(head.toString("latin1"))?.[1];
+      if (!target) return void client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+      tunnels.push(target);
+      const [host, port] = target.split(":");
+      const upstream = connect(Number(port), host!, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
   httpsUrl = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
 });
@@ -48,6 +69,7 @@ after(() => {
     server.closeAllConnections();
     server.close();
   }
+  proxy.close();
 });
 
 function install(baseUrl: string, env: Record<string, string> = {}) {
@@ -74,4 +96,17 @@ test("refuses a redirect from https to http", async () => {
   assert.equal(result.status, 1);
   assert.match(result.stderr, /it redirects from https to http \(http:\/\/127\.0\.0\.1:\d+\/releases\/download\/v0\.1\.0\/checksums\.txt\)/);
   assert.ok(!existsSync(join(result.home, ".vox")));
+});
+
+test("goes through HTTPS_PROXY with a CONNECT tunnel, and straight to hosts NO_PROXY lists", async () => {
+  tunnels.length = 0;
+  const port = new URL(httpsUrl).port;
+  const proxied = await install(`${httpsUrl}/releases`, { VOX_CA_BUNDLE: join(pki, "cert.pem"), HTTPS_PROXY: proxyUrl });
+  assert.equal(proxied.status, 0, proxied.stderr);
+  assert.ok(tunnels.length >= 1, "the downloads go through the proxy (Bun keeps one tunnel alive for all of them)");
+  assert.ok(tunnels.every((t) => t === `127.0.0.1:${port}`));
+  tunnels.length = 0;
+  const direct = await install(`${httpsUrl}/releases`, { VOX_CA_BUNDLE: join(pki, "cert.pem"), HTTPS_PROXY: proxyUrl, NO_PROXY: "localhost,127.0.0.1" });
+  assert.equal(direct.status, 0, direct.stderr);
+  assert.deepEqual(tunnels, []);
 });
