@@ -1,6 +1,6 @@
 // Shared plumbing for end-to-end tests: the checkout, its pinned Bun, temp dirs, real minisign keys.
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,8 +8,12 @@ import { fileURLToPath } from "node:url";
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const bun = join(repoRoot, "node_modules", ".bin", "bun");
 
+/** One scratch root per test process, removed when the process exits: end-to-end tests copy 100 MB binaries around. */
+const scratchRoot = mkdtempSync(join(tmpdir(), `vox-e2e-${process.pid}-`));
+process.on("exit", () => rmSync(scratchRoot, { recursive: true, force: true }));
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `vox-e2e-${prefix}-`));
+  return mkdtempSync(join(scratchRoot, `${prefix}-`));
 }
 
 /** Runs `vox` from source under Bun (as `bun main.ts …`), never through a shell. */

@@ -2,7 +2,7 @@
 // the built executables trust. Built once per source tree and cached, since compiling takes seconds per binary.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bun, repoRoot } from "./helpers.ts";
@@ -24,10 +24,19 @@ function sourceHash(): string {
   return hash.digest("hex").slice(0, 16);
 }
 
-const cacheRoot = join(tmpdir(), "vox-test-fixtures", sourceHash());
+const cacheParent = join(tmpdir(), "vox-test-fixtures");
+const cacheRoot = join(cacheParent, sourceHash());
+
+/** Fixtures of other source trees are stale: drop them, or every edit would leave another few hundred MB behind. */
+function dropStaleFixtures(): void {
+  for (const name of existsSync(cacheParent) ? readdirSync(cacheParent) : []) {
+    if (join(cacheParent, name) !== cacheRoot) rmSync(join(cacheParent, name), { recursive: true, force: true });
+  }
+}
 
 /** The test signing key (made by minisign once per cache). */
 export function testKey(): { pub: string; sec: string } {
+  dropStaleFixtures();
   const pub = join(cacheRoot, "test.pub");
   const sec = join(cacheRoot, "test.sec");
   if (!existsSync(pub)) {
