@@ -67,7 +67,11 @@ export const upgradeCommand: Handler = async (args, context) => {
     ...(version ? { version } : {}),
     ...(from ? { fromArchive: resolve(context.cwd, from) } : {}),
   } as const;
-  const target = await realpath(context.execPath);
+  const target = await realpath(context.execPath).catch((error: NodeJS.ErrnoException) => {
+    throw new VoxError("E_PERMISSION", `Cannot upgrade ${context.execPath}: its path cannot be resolved (${error.code ?? error.message})`, {
+      hint: "Run the upgrade as the user who installed vox, with access to every directory above it.",
+    });
+  });
   let report: UpgradeReport;
   try {
     report = await upgrade(request, {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { signMinisign, parseSecretKey } from "../integrity/mod.ts";
 import { indexTrustedComment, type MirrorIndex } from "../providers/mod.ts";
@@ -201,6 +201,12 @@ describe("vox upgrade guards", () => {
 
   test("a directory the user cannot write gets a message naming it (run as nobody)", () => {
     const { bin, dir, env } = installed();
+    const asNobody = (extra: Record<string, string>) => spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "upgrade", "--base-url", latestBase], { encoding: "utf8", env: { ...env, ...extra } });
+    chmodSync(dirname(dir), 0o700);
+    const hidden = asNobody({});
+    assert.equal(hidden.status, 1);
+    assert.match(hidden.stderr, /its path cannot be resolved \(EACCES\)\nhint: Run the upgrade as the user who installed vox/);
+    chmodSync(dirname(dir), 0o755);
     chmodSync(dir, 0o755);
     chownSync(bin, 65534, 65534);
     chmodSync(join(dir, "bin"), 0o755);
