@@ -24,6 +24,8 @@ const SYSTEM_NEEDS = [
   { path: "/usr/sbin/nginx", pkg: "nginx", why: "static mirror server in tests" },
   { path: "/usr/bin/curl", pkg: "curl", why: "install.sh download and bench baseline" },
   { path: "/usr/bin/python3", pkg: "python3", why: "writes hostile archives in tests" },
+  { path: "/usr/bin/openssl", pkg: "openssl", why: "makes the private CA for the TLS tests" },
+  { path: "/usr/bin/setpriv", pkg: "util-linux", why: "runs an upgrade as another user in tests" },
 ];
 
 function run(argv, options = {}) {
