@@ -1,12 +1,12 @@
-import { access, constants, mkdir, mkdtemp, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Fetch } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Env, Output, Spawner } from "../io/mod.ts";
-import { executableName, findCheckout, findPackage, parseTag, sourceInstallSteps, type Target } from "../policy/mod.ts";
+import { executableName, findCheckout, findPackage, parseTag, type Target } from "../policy/mod.ts";
 import type { ProviderSettings, ReleaseProvider } from "../providers/mod.ts";
-import { acquireExecutable, isVerificationFailure } from "../release/mod.ts";
+import { acquireExecutable, buildFromSource, checkoutVersion, isVerificationFailure } from "../release/mod.ts";
 import { addPathBlock } from "./profile.ts";
 import { type Receipt, writeReceipt } from "./receipt.ts";
 
@@ -121,15 +121,9 @@ async function stageFromSource(deps: InstallDeps, staging: string, exe: string) 
       hint: "The binary install failed and there is no source to build. Fix the cause above, or run from a clone of the vox repository (or set VOX_REPO_ROOT).",
     });
   });
-  const version = (JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string }).version;
+  const version = await checkoutVersion(root);
   const path = join(staging, exe);
-  for (const argv of sourceInstallSteps({ bunTarget: deps.target.bunTarget, entry: "main.ts", outfile: path, defines: { version, trustedKeys: [] } })) {
-    deps.out.stderr(`source install: ${argv.join(" ")}\n`);
-    const result = await deps.spawner.run(argv, { cwd: root, timeoutMs: 20 * 60_000 });
-    if (result.code !== 0) {
-      throw new VoxError("E_SOURCE_BUILD", `Cannot build vox from source in ${root}: '${argv.join(" ")}' exited ${result.code ?? result.signal}`, { hint: `${result.stderr.trim().split("\n").slice(-5).join("\n")}` });
-    }
-  }
+  await buildFromSource({ root, target: deps.target, outfile: path, version, spawner: deps.spawner, log: (line) => deps.out.stderr(`${line}\n`), logPrefix: "source install" });
   return { path, tag: `v${version}`, version, source: "source" as const, origin: root };
 }
 

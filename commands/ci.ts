@@ -1,13 +1,13 @@
 // `vox ci …`: release engineering handlers (build, checksums, sign, verify, pm-provenance).
 // Each resolves options in one place, calls release/ or pm/, and renders a report; none prints from deep inside.
-import { readFile } from "node:fs/promises";
+
 import { join, resolve } from "node:path";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
 import { ExitCode, usageError, VoxError } from "../errors/mod.ts";
-import { formatPublicKey, parsePublicKey } from "../integrity/mod.ts";
+import { formatPublicKey } from "../integrity/mod.ts";
 import { checkProvenanceDir } from "../pm/mod.ts";
 import { detectHostTarget, findCheckout, findTarget, PACKAGES, type Package, parseTag, RELEASE_SOURCE, type Target, TARGETS } from "../policy/mod.ts";
-import { loadTrustedKeys, releaseBuild, type ReleaseBuildReport, resolveBun, resolveSourceDateEpoch, signReleaseFile, verifyReleaseDir, writeReleaseChecksums } from "../release/mod.ts";
+import { checkoutVersion, loadTrustedKeys, readPublicKeyFile, releaseBuild, type ReleaseBuildReport, resolveBun, resolveSourceDateEpoch, signReleaseFile, verifyReleaseDir, writeReleaseChecksums } from "../release/mod.ts";
 
 /** `vox ci release-build` */
 export const releaseBuildCommand: Handler = async (args, context) => {
@@ -67,18 +67,10 @@ function selectPackages(choice: string): readonly Package[] {
   return packages;
 }
 
-async function checkoutVersion(root: string): Promise<string> {
-  const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version?: string };
-  if (!manifest.version) throw usageError("E_TAG", `Cannot choose a release tag: ${join(root, "package.json")} has no version`, "Pass --version v<semver>.");
-  return manifest.version;
-}
 
 /** The base64 line of a public key file, validated, for embedding into a build. */
 async function readPublicKeyLine(file: string): Promise<string> {
-  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw usageError("E_PUBLIC_KEY", `Cannot read trusted key ${file}: ${error.code ?? error.message}`, "Pass a minisign public key file (minisign -G writes one).");
-  });
-  return formatPublicKey(parsePublicKey(text, file)).split("\n")[1]!;
+  return formatPublicKey(await readPublicKeyFile(file)).split("\n")[1]!;
 }
 
 /** `vox ci checksums <dir>` */

@@ -1,14 +1,12 @@
 // `vox mirror sync` and `vox mirror verify`: build and check a static mirror in GitHub's download layout.
 // Option resolution and reporting only; the work is mirror/.
 
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Handler } from "../cli/mod.ts";
-import { ExitCode, usageError, VoxError } from "../errors/mod.ts";
-import { parseSecretKey } from "../integrity/mod.ts";
+import { ExitCode, usageError } from "../errors/mod.ts";
 import { syncMirror, verifyMirror } from "../mirror/mod.ts";
 import { RELEASE_SOURCE } from "../policy/mod.ts";
-import { loadTrustedKeys } from "../release/mod.ts";
+import { loadTrustedKeys, readSecretKeyFile } from "../release/mod.ts";
 import { networkSeams } from "./_network.ts";
 
 export const mirrorSyncCommand: Handler = async (args, context) => {
@@ -17,10 +15,7 @@ export const mirrorSyncCommand: Handler = async (args, context) => {
   if (!to || !keyFile) throw usageError("E_USAGE", "Cannot run 'vox mirror sync': --to and --key are required", "Run 'vox mirror sync --help'.");
   const expiresInDays = Number(args.string("expires-days") ?? "30");
   if (!Number.isInteger(expiresInDays) || expiresInDays < 1) throw usageError("E_USAGE", `Cannot use --expires-days ${args.string("expires-days")}: expected a whole number of days ≥ 1`);
-  const keyText = await readFile(resolve(context.cwd, keyFile), "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new VoxError("E_SECRET_KEY", `Cannot read index signing key ${keyFile}: ${error.code}`, { exitCode: 2 });
-  });
-  const indexKey = parseSecretKey(keyText, { password: context.env.get("VOX_SIGNING_KEY_PASSWORD"), source: `index signing key ${keyFile}` });
+  const indexKey = await readSecretKeyFile(resolve(context.cwd, keyFile), { password: context.env.get("VOX_SIGNING_KEY_PASSWORD"), purpose: "index signing key" });
   const network = await networkSeams(args, context, { baseUrlFlag: "from-base-url" });
   const tags = args.list("version").length > 0 ? args.list("version") : ["latest"];
   const report = await syncMirror(

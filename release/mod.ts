@@ -3,10 +3,10 @@
 
 export { type BuiltArtifact, ensureWritableDir, releaseBuild, type ReleaseBuildOptions, type ReleaseBuildReport, resolveSourceDateEpoch } from "./build.ts";
 export { listReleaseArchives, writeReleaseChecksums } from "./checksums.ts";
-export { compileExecutable, resolveBun } from "./compile.ts";
+export { buildFromSource, checkoutVersion, compileExecutable, resolveBun } from "./compile.ts";
 export { type Acquired, acquireExecutable, acquireLocalExecutable, isVerificationFailure } from "./acquire.ts";
 export { type InspectedArchive, MAX_EXECUTABLE_BYTES, withInspectedArchive } from "./inspect.ts";
-export { signReleaseFile } from "./sign.ts";
+export { readSecretKeyFile, signReleaseFile } from "./sign.ts";
 export { findRunner, smokeArchive, type SmokeResult, type SmokeStatus } from "./smoke.ts";
-export { checkReleaseScope, loadTrustedKeys, parseTrustedComment, type ReleaseScope, releaseTrustedComment, verifyChecksumsSignature } from "./trust.ts";
+export { checkReleaseScope, loadTrustedKeys, readPublicKeyFile, parseTrustedComment, type ReleaseScope, releaseTrustedComment, verifyChecksumsSignature } from "./trust.ts";
 export { type ReleaseVerification, type VerifiedFile, verifyReleaseDir } from "./verify.ts";

@@ -63,11 +63,14 @@ export function verifyChecksumsSignature(checksums: Uint8Array, signatureText: s
 /** The keys a release may be signed with: the policy's, those embedded at build time, and extra key files. */
 export async function loadTrustedKeys(extraKeyFiles: readonly string[] = []): Promise<MinisignPublicKey[]> {
   const keys = [...TRUSTED_KEYS.map((k) => k.publicKey), ...BUILD_TRUSTED_KEYS].map((line, i) => parsePublicKey(line, `built-in trusted key #${i + 1}`));
-  for (const file of extraKeyFiles) {
-    const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-      throw new VoxError("E_PUBLIC_KEY", `Cannot read trusted key ${file}: ${error.code ?? error.message}`, { hint: "Pass the path of a minisign public key file (minisign -G writes one).", exitCode: 2 });
-    });
-    keys.push(parsePublicKey(text, file));
-  }
+  for (const file of extraKeyFiles) keys.push(await readPublicKeyFile(file));
   return keys;
+}
+
+/** Reads a minisign public key file; an unreadable or wrong-format key is a usage error (exit 2). */
+export async function readPublicKeyFile(file: string): Promise<MinisignPublicKey> {
+  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new VoxError("E_PUBLIC_KEY", `Cannot read trusted key ${file}: ${error.code ?? error.message}`, { hint: "Pass the path of a minisign public key file (minisign -G writes one).", exitCode: 2 });
+  });
+  return parsePublicKey(text, file);
 }

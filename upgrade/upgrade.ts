@@ -1,4 +1,4 @@
-import { access, constants, mkdtemp, readFile, rm } from "node:fs/promises";
+import { access, constants, mkdtemp, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import semver from "semver";
 import { requireVersion } from "../bootstrap/mod.ts";
@@ -6,9 +6,9 @@ import type { DownloadDeps } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Output, Spawner } from "../io/mod.ts";
-import { executableName, parseAssetName, parseTag, sourceInstallSteps, type Target } from "../policy/mod.ts";
+import { executableName, parseAssetName, parseTag, type Target } from "../policy/mod.ts";
 import type { MirrorIndex, ReleaseProvider } from "../providers/mod.ts";
-import { acquireExecutable, acquireLocalExecutable } from "../release/mod.ts";
+import { acquireExecutable, acquireLocalExecutable, buildFromSource, checkoutVersion } from "../release/mod.ts";
 import { managedBy } from "./guards.ts";
 import { acquireLock, readTrustState, writeTrustState } from "./state.ts";
 import { cleanLeftovers, previousPath, swapIn, swapWithPrevious } from "./swap.ts";
@@ -127,7 +127,7 @@ async function selectVersion(request: UpgradeRequest, deps: UpgradeDeps): Promis
     tag = asset.tag;
   } else if (request.source === "repo") {
     const root = await deps.checkoutRoot();
-    tag = `v${(JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string }).version}`;
+    tag = `v${await checkoutVersion(root)}`;
     source = "repo";
   } else {
     tag = await deps.provider().resolveTag({ version: request.version, allowPrerelease: request.channel === "next" || request.allowPrerelease });
@@ -165,11 +165,7 @@ async function buildFromCheckout(request: UpgradeRequest, deps: UpgradeDeps, sel
     }
   }
   const outfile = join(staging, executableName("vox", deps.host));
-  for (const argv of sourceInstallSteps({ bunTarget: deps.host.bunTarget, entry: "main.ts", outfile, defines: { version: selected.version, trustedKeys: [] } })) {
-    deps.out.stderr(`source: ${argv.join(" ")}\n`);
-    const result = await deps.spawner.run(argv, { cwd: root, timeoutMs: 20 * 60_000 });
-    if (result.code !== 0) throw new VoxError("E_SOURCE_BUILD", `Cannot rebuild vox in ${root}: '${argv.join(" ")}' exited ${result.code ?? result.signal}`, { hint: result.stderr.trim().split("\n").slice(-5).join("\n") });
-  }
+  await buildFromSource({ root, target: deps.host, outfile, version: selected.version, spawner: deps.spawner, log: (line) => deps.out.stderr(`${line}\n`), logPrefix: "source" });
   return outfile;
 }
 
