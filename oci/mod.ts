@@ -20,3 +20,6 @@ export {
   parsePlatform,
   type Platform,
 } from "./types.ts";
+export { assembleImage, assembleIndex, type BaseImage, type Document, type ImageSpec, type RuntimeConfig } from "./assemble.ts";
+export { buildLayer, type Layer, type LayerEntry } from "./layer.ts";
+export { type BlobSource, Layout, openLayout, REF_NAME } from "./layout.ts";
