@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNginx } from "../tests/support/nginx.ts";
 import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
+import { writeSampleProject } from "./sample_tree.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
@@ -94,6 +95,20 @@ const rows: Row[] = [
   ]),
 ];
 
+console.error("bench: writing the 200 MB packaging sample (many small files, a few large ones)");
+const sample = writeSampleProject(join(work, "sample"));
+const layoutDir = join(work, "image");
+execFileSync(vox, ["lock"], { cwd: sample, stdio: ["ignore", "ignore", "inherit"] });
+rows.push(
+  ...measure(
+    [
+      { group: "deploy", name: "vox deploy build --locked (scratch base, linux/amd64 + linux/arm64) into an OCI layout", argv: [`cd ${sample} && ${vox} deploy build --locked --output oci:${layoutDir}`], runs: RUNS.archive, shell: true, prepare: `rm -rf ${layoutDir}` },
+      { group: "deploy", name: "tar -c | gzip -6 | sha256sum of the same tree (GNU)", argv: [`tar -c -C ${sample} tree | gzip -6 | sha256sum`], runs: RUNS.archive, shell: true },
+    ],
+    2,
+  ),
+);
+
 console.error("bench: serving a signed v0.1.0 host release with nginx on loopback");
 const release = hostRelease("v0.1.0");
 const next = hostRelease("v0.2.0");
@@ -143,9 +158,11 @@ const results = {
     voxVersionOverFloor: versionRatio,
     policyJsonMs: rows[2]!.medianMs,
     archiveOverBaseline: round(rows[5]!.medianMs / rows[6]!.medianMs),
-    installOverPipeline: round(rows[7]!.medianMs / rows[8]!.medianMs),
-    installPeakRssMiB: rows[7]!.peakRssMiB,
-    upgradeOverPipeline: round(rows[9]!.medianMs / rows[10]!.medianMs),
+    deployBuildOverPipeline: round(rows[7]!.medianMs / rows[8]!.medianMs),
+    deployBuildPeakRssMiB: rows[7]!.peakRssMiB,
+    installOverPipeline: round(rows[9]!.medianMs / rows[10]!.medianMs),
+    installPeakRssMiB: rows[9]!.peakRssMiB,
+    upgradeOverPipeline: round(rows[11]!.medianMs / rows[12]!.medianMs),
   },
 };
 // Paths are written relative to the checkout: results describe the code, not this machine's directories.
@@ -156,7 +173,7 @@ const table = [
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
 writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);

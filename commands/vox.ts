@@ -6,6 +6,8 @@ import type { CommandSpec } from "../cli/command.ts";
 import { versionOrHelp } from "../cli/entry.ts";
 
 const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
+const project = { type: "string", valueName: "<dir>", description: "Start the upward search for Vox.toml here", defaultText: "the current directory" } as const;
+const insecure = { type: "boolean", description: "Talk plain HTTP to the registries named (base and --push)" } as const;
 const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" } as const;
 
 /** The vox command tree: data, with handlers imported only when their command runs. */
@@ -77,6 +79,44 @@ export const voxCommand: CommandSpec = {
           positionals: [{ name: "dir", required: true }],
           options: { repo: { type: "string", valueName: "<owner/repo>", description: "Repository releases must be signed for", defaultText: "vox-foundation/vox" }, "trusted-key": trustedKey, json },
           load: () => import("./mirror.ts").then((m) => m.mirrorVerifyCommand),
+        },
+      ],
+    },
+    {
+      name: "lock",
+      summary: "Resolve Vox.toml's base image and input files into vox.lock",
+      options: { project, insecure, json },
+      details: "Run from the directory holding Vox.toml or below it (found by upward search, like git).",
+      load: () => import("./deploy.ts").then((m) => m.lockCommand),
+    },
+    {
+      name: "deploy",
+      summary: "Package and deploy Vox applications as OCI images (no Docker daemon needed)",
+      subcommands: [
+        {
+          name: "build",
+          summary: "Build a reproducible multi-platform OCI image from Vox.toml and vox.lock",
+          options: {
+            platform: { type: "string", multiple: true, valueName: "<os/arch,...>", description: "Platforms to build", defaultText: "deploy.platforms, else linux/amd64,linux/arm64" },
+            output: { type: "string", valueName: "oci:<dir>[:<tag>]", description: "OCI image layout to write", defaultText: "oci:.vox/oci:<package version>" },
+            push: { type: "string", valueName: "<registry/repo:tag>", description: "Also push the image, its SBOM and provenance to a registry" },
+            locked: { type: "boolean", description: "Fail if vox.lock is missing or stale instead of updating it" },
+            frozen: { type: "boolean", description: "Like --locked, and never touch the network (base blobs come from the cache)" },
+            project,
+            insecure,
+            json,
+          },
+          details: [
+            "Prints the image index digest and the Release tuple (image digest, platform manifest content hash).",
+            "SOURCE_DATE_EPOCH (default 0) stamps every file and the config; base blobs are cached in VOX_CACHE_DIR.",
+            "Registry credentials come from Docker's config.json (DOCKER_CONFIG) and its credential helpers; VOX_CA_BUNDLE adds a CA.",
+          ].join("\n"),
+          load: () => import("./deploy.ts").then((m) => m.deployBuildCommand),
+        },
+        {
+          name: "schema",
+          summary: "Print the JSON Schema of Vox.toml (for editors)",
+          load: () => import("./deploy.ts").then((m) => m.deploySchemaCommand),
         },
       ],
     },

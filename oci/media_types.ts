@@ -14,6 +14,7 @@ export const MediaType = {
   dockerForeignLayerGzip: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
   spdxJson: "application/spdx+json",
   inTotoJson: "application/vnd.in-toto+json",
+  cycloneDxJson: "application/vnd.cyclonedx+json",
 } as const;
 
 export type MediaTypeName = (typeof MediaType)[keyof typeof MediaType];

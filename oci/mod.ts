@@ -23,3 +23,4 @@ export {
 export { assembleImage, assembleIndex, type BaseImage, type Document, type ImageSpec, type RuntimeConfig } from "./assemble.ts";
 export { buildLayer, type Layer, type LayerEntry } from "./layer.ts";
 export { type BlobSource, Layout, openLayout, REF_NAME } from "./layout.ts";
+export { artifactManifest, EMPTY_CONFIG } from "./artifact.ts";

@@ -1,13 +1,16 @@
 // `npm run demo`: the main job end to end on this machine. Builds the host's vox and vox-bootstrap as releases
 // v0.1.0 and v0.2.0 (trusting a throw-away minisign key), signs and verifies them, mirrors them with a signed index,
 // serves the mirror with nginx on loopback, installs v0.1.0 through install.sh into a temporary HOME, upgrades it to
-// v0.2.0 through the mirror with `vox upgrade`, and rolls back.
+// v0.2.0 through the mirror with `vox upgrade`, and rolls back. Then packages examples/hello as a two-platform OCI
+// image on a busybox base served by docker-registry, pushes it with its SBOM and provenance, and runs it under chroot.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pushBusyboxBase } from "../tests/support/base_image.ts";
 import { type RunningServer, startNginx } from "../tests/support/nginx.ts";
+import { type RunningRegistry, startRegistry } from "../tests/support/registry.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
@@ -19,8 +22,8 @@ function step(title: string): void {
   console.log(`\n== ${title}`);
 }
 
-function run(argv: string[], options: { capture?: boolean; env?: Record<string, string>; okCodes?: number[] } = {}): string {
-  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: root, encoding: "utf8", env: { ...process.env, ...options.env }, stdio: ["ignore", options.capture ? "pipe" : "inherit", "inherit"] });
+function run(argv: string[], options: { capture?: boolean; env?: Record<string, string>; okCodes?: number[]; cwd?: string } = {}): string {
+  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: options.cwd ?? root, encoding: "utf8", env: { ...process.env, ...options.env }, stdio: ["ignore", options.capture ? "pipe" : "inherit", "inherit"] });
   if (result.status !== 0 && !options.okCodes?.includes(result.status ?? -1)) throw new Error(`${argv.join(" ")} exited ${result.status}`);
   return result.stdout ?? "";
 }
@@ -28,6 +31,7 @@ function run(argv: string[], options: { capture?: boolean; env?: Record<string, 
 const vox = (args: string[], options: { capture?: boolean } = {}) => run([bun, join(root, "main.ts"), ...args], options);
 
 let nginx: RunningServer | undefined;
+let registry: RunningRegistry | undefined;
 try {
   step("throw-away release key (minisign -G -W); only its public half is embedded in the builds");
   execFileSync("minisign", ["-G", "-W", "-p", join(work, "demo.pub"), "-s", join(work, "demo.sec")], { stdio: "ignore" });
@@ -81,6 +85,31 @@ try {
   console.log(`$ vox upgrade --rollback --json → ${run([installed, "upgrade", "--rollback", "--json"], { capture: true, env: upgradeEnv }).trim()}`);
   console.log(`$ vox --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
 
+  step("packaging: a busybox base made by umoci from Debian's busybox-static, served by docker-registry as a docker.io mirror");
+  registry = await startRegistry();
+  const baseRef = pushBusyboxBase(registry.host);
+  console.log(`base ${baseRef} (skopeo copy --all of a two-platform index)`);
+  const hello = join(work, "hello");
+  cpSync(join(root, "examples", "hello"), hello, { recursive: true });
+  const packagingEnv = { VOX_REGISTRY_MIRRORS: `docker.io=${registry.host}`, VOX_CACHE_DIR: join(work, "cache"), DOCKER_CONFIG: join(work, "docker") };
+  const inHello = (args: string[]) => run([builtVox, ...args], { capture: true, env: packagingEnv, cwd: hello }).trimEnd();
+  step("vox lock: examples/hello's base resolved to digests, its input files hashed");
+  console.log(inHello(["lock", "--insecure"]));
+  step("vox deploy build --locked: the OCI layout, then the same build pushed with its SBOM and provenance");
+  console.log(inHello(["deploy", "build", "--locked", "--insecure", "--output", `oci:${join(work, "hello-image")}:0.1.0`]));
+  const pushed = JSON.parse(inHello(["deploy", "build", "--locked", "--insecure", "--json", "--output", `oci:${join(work, "hello-image")}:0.1.0`, "--push", `${registry.host}/apps/hello:0.1.0`]));
+  console.log(`pushed ${pushed.pushed.reference}; referrers via ${pushed.pushed.referrers}`);
+  const index = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/apps/hello:0.1.0`], { encoding: "utf8" }));
+  console.log(`skopeo inspect --raw: ${index.mediaType}, platforms ${index.manifests.map((m: { platform: { os: string; architecture: string } }) => `${m.platform.os}/${m.platform.architecture}`).join(" ")}`);
+  if (process.getuid?.() === 0) {
+    step("skopeo copy (host platform) → umoci unpack → chroot runs the entrypoint");
+    execFileSync("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${registry.host}/apps/hello:0.1.0`, `oci:${join(work, "pulled")}:hello`]);
+    execFileSync("umoci", ["unpack", "--image", `${join(work, "pulled")}:hello`, join(work, "bundle")]);
+    const processSpec = JSON.parse(readFileSync(join(work, "bundle", "config.json"), "utf8")).process as { args: string[]; env: string[] };
+    console.log(execFileSync("chroot", [join(work, "bundle", "rootfs"), "/bin/env", "-i", ...processSpec.env, ...processSpec.args], { encoding: "utf8" }).trimEnd());
+  }
+  console.log(`release (${pushed.release.image_digest}, ${pushed.release.manifest_content_hash})`);
+
   step("summary");
   for (const report of reports) {
     for (const artifact of report.artifacts) {
@@ -92,5 +121,6 @@ try {
   console.log("demo: ok");
 } finally {
   await nginx?.stop();
+  await registry?.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
 // (npm ci, when node_modules is missing or older than the lockfile) and Debian tools (apt-get, when root).
 // Plain Node with built-ins only: it runs before any dependency exists.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,7 +26,15 @@ const SYSTEM_NEEDS = [
   { path: "/usr/bin/python3", pkg: "python3", why: "writes hostile archives in tests" },
   { path: "/usr/bin/openssl", pkg: "openssl", why: "makes the private CA for the TLS tests" },
   { path: "/usr/bin/setpriv", pkg: "util-linux", why: "runs an upgrade as another user in tests" },
+  { path: "/usr/bin/docker-registry", pkg: "docker-registry", why: "the OCI registry the image tests push to" },
+  { path: "/usr/bin/skopeo", pkg: "skopeo", why: "independent OCI oracle: inspect and copy images" },
+  { path: "/usr/bin/umoci", pkg: "umoci", why: "independent OCI oracle: makes the base image, unpacks ours" },
+  { path: "/usr/bin/dpkg-deb", pkg: "dpkg", why: "extracts busybox-static for the test base image" },
 ];
+
+/** Debian's busybox-static for both image platforms, downloaded (not installed) for the test base image. */
+const BUSYBOX_DEBS = "/var/cache/vox-test/debs";
+const BUSYBOX_ARCHES = ["amd64", "arm64"];
 
 function run(argv, options = {}) {
   const result = spawnSync(argv[0], argv.slice(1), { stdio: "inherit", cwd: root, ...options });
@@ -59,5 +67,26 @@ function systemTools() {
   run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...packages], { env });
 }
 
+function busyboxDebs() {
+  const have = existsSync(BUSYBOX_DEBS) ? readdirSync(BUSYBOX_DEBS) : [];
+  const missing = BUSYBOX_ARCHES.filter((arch) => !have.some((name) => name.startsWith("busybox-static_") && name.endsWith(`_${arch}.deb`)));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`prepare: missing busybox-static .debs (${missing.join(", ")}) in ${BUSYBOX_DEBS}; run once as root`);
+    process.exit(1);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const foreign = spawnSync("dpkg", ["--print-foreign-architectures"], { encoding: "utf8" }).stdout.split("\n");
+  if (!foreign.includes("arm64")) {
+    console.error("prepare: enabling arm64 package downloads (dpkg --add-architecture arm64)");
+    run(["dpkg", "--add-architecture", "arm64"]);
+    run(["apt-get", "update", "-qq"], { env });
+  }
+  mkdirSync(BUSYBOX_DEBS, { recursive: true });
+  // _apt cannot write into a root-only directory; apt-get download then fetches as root, which is what we want here.
+  run(["apt-get", "download", "-qq", ...missing.map((arch) => `busybox-static:${arch}`)], { env, cwd: BUSYBOX_DEBS });
+}
+
 npmDependencies();
 systemTools();
+busyboxDebs();

@@ -1,0 +1,35 @@
+// Private to commands/: the registry client a packaging command uses, from flags and environment in one place:
+// Docker credentials, VOX_CA_BUNDLE, proxies, --insecure and VOX_REGISTRY_MIRRORS.
+
+import { readFile } from "node:fs/promises";
+import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
+import { mirroredSource, parseMirrors } from "../deploy/mod.ts";
+import { createFetch } from "../download/mod.ts";
+import { VoxError } from "../errors/mod.ts";
+import { parseReference } from "../oci/mod.ts";
+import { createRegistryClient, dockerConfigCredentials, type RegistryClient } from "../oci/remote/mod.ts";
+
+export type PackagingRegistry = RegistryClient & { readonly mirrors: ReadonlyMap<string, string> };
+
+/**
+ * A client for the registries `references` name (a base, a push target). `--insecure` lets exactly those
+ * registries, and their mirrors, be spoken to over plain HTTP; reads of mirrored registries go to the mirror.
+ */
+export async function registryClient(args: ParsedArgs, context: CommandContext, references: ReadonlyArray<string | undefined>): Promise<PackagingRegistry> {
+  const mirrors = parseMirrors(context.env.get("VOX_REGISTRY_MIRRORS"));
+  const registries = references.filter((r): r is string => r !== undefined && r !== "scratch").map((r) => parseReference(r).registry);
+  const insecure = args.flag("insecure") ? [...registries, ...registries.flatMap((r) => (mirrors.has(r) ? [mirrors.get(r)!] : []))] : [];
+  const caPath = context.env.get("VOX_CA_BUNDLE");
+  const caBundle = caPath
+    ? await readFile(caPath, "utf8").catch((error: NodeJS.ErrnoException) => {
+        throw new VoxError("E_CA_BUNDLE", `Cannot read VOX_CA_BUNDLE=${caPath}: ${error.code ?? error.message}`, { hint: "Point it at a PEM file, or unset it.", exitCode: 2 });
+      })
+    : undefined;
+  const client = createRegistryClient({
+    fetch: createFetch(context.env, caBundle ? { caBundle } : {}),
+    credentials: dockerConfigCredentials({ env: context.env, spawner: context.spawner }),
+    insecure,
+    userAgent: "vox",
+  });
+  return Object.assign(mirroredSource(client, mirrors), { mirrors });
+}

@@ -1,0 +1,99 @@
+// `vox lock`, `vox deploy build` and `vox deploy schema`: daemonless OCI packaging from Vox.toml and vox.lock.
+// Option resolution and reporting only; the work is in deploy/, pm/ and oci/.
+
+import { homedir, hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { BUILD_VERSION } from "../build/constants.ts";
+import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
+import { ASSEMBLY_FORMAT, buildImage, type BuildResult, pushBuild, resolveLock } from "../deploy/mod.ts";
+import { usageError } from "../errors/mod.ts";
+import { formatReference, openLayout, parsePlatform, parseReference } from "../oci/mod.ts";
+import { collectInputs, loadProject, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
+import { registryClient } from "./_registry.ts";
+
+export const lockCommand: Handler = async (args, context) => {
+  const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
+  const platforms = (project.manifest.deploy?.platforms ?? []).map(parsePlatform);
+  const inputs = await collectInputs(project.root, project.manifest.deploy?.copy ?? []);
+  const registry = await registryClient(args, context, [project.manifest.deploy?.base]);
+  const lock = await resolveLock(project, inputs, platforms, { registry, toolVersion: BUILD_VERSION });
+  await writeLock(project.lockPath, lock);
+  if (args.flag("json")) context.out.stdout(`${JSON.stringify({ lock: project.lockPath, ...lock })}\n`);
+  else {
+    const base = lock.base ? `base ${lock.base.reference} → ${lock.base.digest}\n${lock.base.platforms.map((p) => `  ${p.platform}: ${p.digest}`).join("\n")}\n` : "base scratch\n";
+    context.out.stdout(`${base}${lock.inputs.map((i) => `input ${i.from} → ${i.to}: ${i.files} files, ${i.hash}`).join("\n")}\nwrote ${project.lockPath}\n`);
+  }
+};
+
+export const deployBuildCommand: Handler = async (args, context) => {
+  if (args.flag("frozen") && args.string("push")) throw usageError("E_USAGE", "Cannot use --frozen with --push: pushing needs the network", "Drop --frozen, or push later from the layout");
+  const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
+  const output = parseOutput(args.string("output"), project.root, project.manifest.package.version);
+  const platforms = args.list("platform").flatMap((p) => p.split(",")).filter(Boolean);
+  const push = args.string("push") ? parseReference(args.string("push")!) : undefined;
+  const registry = args.flag("frozen") ? undefined : await registryClient(args, context, [project.manifest.deploy?.base, push && formatReference(push)]);
+  const result = await buildImage(project, {
+    outputDir: output.dir,
+    tag: output.tag,
+    ...(platforms.length > 0 ? { platforms } : {}),
+    locked: args.flag("locked"),
+    frozen: args.flag("frozen"),
+    sourceDateEpoch: sourceDateEpoch(context),
+  }, {
+    ...(registry ? { registry } : {}),
+    cacheDir: cacheDir(context),
+    env: context.env,
+    spawner: context.spawner,
+    hostname: hostname(),
+    toolVersion: BUILD_VERSION,
+    log: (line) => context.out.stderr(`${line}\n`),
+  });
+  const pushed = push && registry ? await pushBuild(registry, push, result, await openLayout(result.outputDir), project.manifest.deploy?.base) : undefined;
+  report(args, context, result, pushed);
+};
+
+export const deploySchemaCommand: Handler = async (_args, context) => {
+  context.out.stdout(`${JSON.stringify(voxManifestJsonSchema(), null, 2)}\n`);
+};
+
+function report(args: ParsedArgs, context: CommandContext, result: BuildResult, pushed: { reference: string; referrers: string } | undefined): void {
+  const release = { image_digest: result.indexDigest, manifest_content_hash: result.manifestContentHash };
+  if (args.flag("json")) {
+    const { referrers: _documents, index: _index, ...rest } = result;
+    context.out.stdout(`${JSON.stringify({ ...rest, assembly: ASSEMBLY_FORMAT, release, ...(pushed ? { pushed } : {}) })}\n`);
+    return;
+  }
+  const lines = [
+    `image ${result.indexDigest}`,
+    ...result.platforms.map((p) => `  ${p.platform}: ${p.manifest}${p.base ? ` (base ${p.base})` : ""}`),
+    ...result.attachments.map((a) => `  referrer ${a.artifactType}: ${a.digest}`),
+    `layout oci:${result.outputDir}:${result.tag}`,
+    ...(pushed ? [`pushed ${pushed.reference} (referrers: ${pushed.referrers})`] : []),
+    `release (${release.image_digest}, ${release.manifest_content_hash})`,
+  ];
+  context.out.stdout(`${lines.join("\n")}\n`);
+}
+
+/** `oci:<dir>[:<tag>]`; the default is `.vox/oci` in the project, named after the package version. */
+function parseOutput(text: string | undefined, root: string, version: string | undefined): { dir: string; tag: string } {
+  const fallbackTag = version ?? "latest";
+  if (text === undefined) return { dir: join(root, ".vox", "oci"), tag: fallbackTag };
+  const match = /^oci:(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(text);
+  if (!match) throw usageError("E_USAGE", `Cannot use --output ${text}: expected oci:<dir>[:<tag>]`, "For example --output oci:dist/image:1.0.0");
+  return { dir: resolve(match[1]!), tag: match[2] ?? fallbackTag };
+}
+
+/** SOURCE_DATE_EPOCH, else 0: an image digest should change with content, not with when or where it was built. */
+function sourceDateEpoch(context: CommandContext): number {
+  const text = context.env.get("SOURCE_DATE_EPOCH");
+  if (text === undefined || text === "") return 0;
+  if (!/^\d+$/.test(text)) throw usageError("E_USAGE", `Cannot use SOURCE_DATE_EPOCH=${text}: expected whole seconds since 1970`, "Unset it, or set it to e.g. $(git log -1 --format=%ct)");
+  return Number(text);
+}
+
+function cacheDir(context: CommandContext): string {
+  const explicit = context.env.get("VOX_CACHE_DIR");
+  if (explicit) return join(resolve(context.cwd, explicit), "oci");
+  const xdg = context.env.get("XDG_CACHE_HOME");
+  return join(xdg ? resolve(xdg) : join(context.env.get("HOME") ?? homedir(), ".cache"), "vox", "oci");
+}

@@ -1,0 +1,312 @@
+import { readFile } from "node:fs/promises";
+import { VoxError } from "../errors/mod.ts";
+import type { Env, Spawner } from "../io/mod.ts";
+import {
+  artifactManifest,
+  assembleImage,
+  assembleIndex,
+  type BaseImage,
+  buildLayer,
+  canonicalJson,
+  type Descriptor,
+  type Digest,
+  type Document,
+  type Layer,
+  type Layout,
+  MediaType,
+  openLayout,
+  parsePlatform,
+  parseReference,
+  type Platform,
+  type RuntimeConfig,
+  sha256Digest,
+  verifyDigest,
+} from "../oci/mod.ts";
+import { collectInputs, type InputFile, type InputSet, lockFromResolution, lockProblems, type Project, type ResolvedBase, type VoxLock, writeLock } from "../pm/mod.ts";
+import { imageAnnotations, type ImageFacts, gitFacts } from "./annotations.ts";
+import { type ImageSource, materializeBase, resolveBase } from "./base.ts";
+import { builderIdentity, slsaProvenance } from "./provenance.ts";
+import { cycloneDxSbom } from "./sbom.ts";
+
+/** The assembly format: bump it whenever the same inputs would give different image bytes. */
+export const ASSEMBLY_FORMAT = "vox.oci/1";
+
+export interface BuildOptions {
+  /** Platforms to build, overriding Vox.toml's `platforms`. */
+  platforms?: readonly string[];
+  /** The image-layout directory to write. */
+  outputDir: string;
+  /** The name index.json gives the image (its "tag" in the layout). */
+  tag: string;
+  /** Fail when vox.lock is missing or stale instead of updating it. */
+  locked?: boolean;
+  /** --locked, and no network: base blobs must already be cached. */
+  frozen?: boolean;
+  /** Seconds since the epoch stamped on every file and the config (SOURCE_DATE_EPOCH). */
+  sourceDateEpoch: number;
+}
+
+export interface BuildSeams {
+  /** The registry, for resolving and fetching the base; absent means no network. */
+  registry?: ImageSource;
+  /** The shared base-blob cache directory. */
+  cacheDir: string;
+  env: Env;
+  spawner: Spawner;
+  hostname: string;
+  toolVersion: string;
+  log: (line: string) => void;
+}
+
+export interface BuildResult {
+  indexDigest: Digest;
+  index: Descriptor;
+  outputDir: string;
+  tag: string;
+  platforms: Array<{ platform: string; manifest: Digest; base?: Digest }>;
+  /** The platform manifest's content hash: with the index digest, the Release tuple. */
+  manifestContentHash: Digest;
+  attachments: Array<{ artifactType: string; digest: Digest }>;
+  lockUpdated: boolean;
+  /** Every document the build wrote, for pushing: the index, its manifests, and the attachments. */
+  referrers: Document[];
+}
+
+/**
+ * `vox deploy build`, as named steps: check (or refresh) the lock → materialise each platform's base →
+ * build our layers (platform-independent ones once) → assemble configs, manifests and the index → attach
+ * the SBOM and provenance as referrers → name the image in the layout.
+ *
+ * @example
+ * ```ts
+ * const result = await buildImage(await loadProject(process.cwd()), { outputDir: ".vox/oci", tag: "latest", sourceDateEpoch: 0 }, seams);
+ * result.indexDigest; // "sha256:…"
+ * ```
+ */
+export async function buildImage(project: Project, options: BuildOptions, seams: BuildSeams): Promise<BuildResult> {
+  const deploy = project.manifest.deploy;
+  const baseReference = deploy?.base;
+  if (!deploy || !baseReference) {
+    throw new VoxError("E_MANIFEST", `Cannot build an image: ${project.manifestPath} has no deploy.base`, { hint: 'Add base = "<registry/repository:tag>" or base = "scratch" under [deploy]' });
+  }
+  const platforms = (options.platforms ?? deploy.platforms).map(parsePlatform);
+  const inputs = await collectInputs(project.root, deploy.copy ?? []);
+  const { lock, updated } = await checkLock(project, inputs, platforms, options, seams);
+  const output = await openLayout(options.outputDir, { create: true });
+  const cache = await openLayout(seams.cacheDir, { create: true });
+  const bases = await materializeBases(lock, platforms, { output, cache, ...(options.frozen || !seams.registry ? {} : { remote: seams.registry }) });
+  const created = rfc3339(options.sourceDateEpoch);
+  const layers = await buildInputLayers(inputs, options.sourceDateEpoch, output);
+  const facts = await projectFacts(project, seams.spawner, baseReference);
+  const images = [];
+  for (const platform of platforms) {
+    const key = platformKey(platform);
+    const base = bases.get(key);
+    const annotations = imageAnnotations({ ...facts, ...(base ? { baseDigest: base.manifestDigest } : {}) });
+    const { config, manifest } = assembleImage({
+      platform,
+      ...(base ? { base } : {}),
+      layers: inputs.filter((input) => input.platform === undefined || input.platform === key).map((input) => ({ layer: layers.get(input)!, createdBy: `vox deploy build: copy ${input.from} → ${input.to}` })),
+      runtime: runtimeConfig(deploy),
+      annotations,
+      created,
+    });
+    await output.writeBlob(config.bytes, config.descriptor.digest as Digest);
+    await output.writeBlob(manifest.bytes, manifest.descriptor.digest as Digest);
+    images.push({ platform: key, manifest, base });
+  }
+  const index = assembleIndex(images.map((image) => image.manifest.descriptor), imageAnnotations({ ...facts, ...(lock.base ? { baseDigest: lock.base.digest } : {}) }));
+  await output.writeBlob(index.bytes, index.descriptor.digest as Digest);
+  const referrers = await attach(index.descriptor, { project, inputs, lock, bases, facts, created, platforms, options, seams, output });
+  await output.putIndexEntry(index.descriptor, options.tag);
+  return {
+    indexDigest: index.descriptor.digest as Digest,
+    index: index.descriptor,
+    outputDir: options.outputDir,
+    tag: options.tag,
+    platforms: images.map((image) => ({ platform: image.platform, manifest: image.manifest.descriptor.digest as Digest, ...(image.base ? { base: image.base.manifestDigest } : {}) })),
+    manifestContentHash: platformManifestHash(project),
+    attachments: referrers.map((doc) => ({ artifactType: doc.descriptor.artifactType!, digest: doc.descriptor.digest as Digest })),
+    lockUpdated: updated,
+    referrers,
+  };
+}
+
+/**
+ * Step 1: the lock must describe what is being built. Under --locked or --frozen a stale or missing lock is an
+ * error naming every stale entry; otherwise the base is resolved again and vox.lock rewritten, as cargo does.
+ */
+async function checkLock(project: Project, inputs: InputSet[], platforms: Platform[], options: BuildOptions, seams: BuildSeams): Promise<{ lock: VoxLock; updated: boolean }> {
+  const manifest = { ...project.manifest, deploy: { ...project.manifest.deploy!, platforms: platforms.map(platformKey) } };
+  const problems = project.lock ? lockProblems(manifest, project.lock, inputs, { assembly: ASSEMBLY_FORMAT }) : [`${project.lockPath} does not exist`];
+  if (problems.length === 0) return { lock: project.lock!, updated: false };
+  if (options.locked || options.frozen) {
+    throw new VoxError("E_LOCK_STALE", `Cannot build with --${options.frozen ? "frozen" : "locked"}: vox.lock is stale:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
+      hint: "Run `vox lock` and commit vox.lock, then build again",
+    });
+  }
+  if (!seams.registry && manifest.deploy.base !== "scratch") {
+    throw new VoxError("E_LOCK_STALE", `Cannot refresh vox.lock without network access:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { hint: "Run `vox lock` where the registry is reachable" });
+  }
+  const lock = await resolveLock(project, inputs, platforms, seams);
+  await writeLock(project.lockPath, lock);
+  seams.log(`vox.lock updated (${problems.join("; ")})`);
+  return { lock, updated: true };
+}
+
+/** Resolves the base (when not scratch) and builds the lock `vox lock` writes. */
+export async function resolveLock(project: Project, inputs: InputSet[], platforms: Platform[], seams: Pick<BuildSeams, "registry" | "toolVersion">): Promise<VoxLock> {
+  const reference = project.manifest.deploy?.base ?? "scratch";
+  let base: ResolvedBase | undefined;
+  if (reference !== "scratch") {
+    if (!seams.registry) throw new VoxError("E_OFFLINE", `Cannot resolve base ${reference}: network access is forbidden`, { hint: "Drop --frozen to let vox reach the registry" });
+    base = await resolveBase(reference, platforms, seams.registry);
+  }
+  return lockFromResolution({ base, inputs, assembly: ASSEMBLY_FORMAT, tool: seams.toolVersion });
+}
+
+/** Step 2: each platform's base, copied into the output layout from the cache or the registry. */
+async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Parameters<typeof materializeBase>[2]): Promise<Map<string, BaseImage>> {
+  const bases = new Map<string, BaseImage>();
+  if (!lock.base) return bases;
+  const ref = parseReference(lock.base.reference);
+  for (const platform of platforms) {
+    const entry = lock.base.platforms.find((p) => p.platform === platformKey(platform))!;
+    bases.set(platformKey(platform), await materializeBase(ref, entry.digest as Digest, stores));
+  }
+  return bases;
+}
+
+/**
+ * Step 3: one layer per [[deploy.copy]] entry, each built once however many platforms use it. File bytes are
+ * checked against the hashes just locked, so a file edited mid-build cannot slip into the image.
+ */
+async function buildInputLayers(inputs: InputSet[], mtime: number, output: Layout): Promise<Map<InputSet, Layer>> {
+  const layers = new Map<InputSet, Layer>();
+  for (const input of inputs) {
+    const layer = await buildLayer(input.files.map((file) => layerEntry(file)), { mtime });
+    await output.writeBlob(layer.blob, layer.descriptor.digest as Digest);
+    layers.set(input, layer);
+  }
+  return layers;
+}
+
+function layerEntry(file: InputFile) {
+  return {
+    path: file.path,
+    type: file.type,
+    mode: file.mode,
+    ...(file.linkTarget === undefined ? {} : { linkTarget: file.linkTarget }),
+    ...(file.type === "file"
+      ? {
+          read: async () => {
+            const bytes = await readFile(file.source);
+            verifyDigest(bytes, `sha256:${file.sha256}`, `${file.source} (it changed after it was hashed; build again)`);
+            return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          },
+        }
+      : {}),
+  };
+}
+
+function runtimeConfig(deploy: NonNullable<Project["manifest"]["deploy"]>): RuntimeConfig {
+  return {
+    ...(deploy.entrypoint ? { entrypoint: deploy.entrypoint } : {}),
+    ...(deploy.cmd ? { cmd: deploy.cmd } : {}),
+    ...(deploy.env ? { env: deploy.env } : {}),
+    ...(deploy.workdir ? { workdir: deploy.workdir } : {}),
+    ...(deploy.user ? { user: deploy.user } : {}),
+    ...(deploy.labels ? { labels: deploy.labels } : {}),
+    ...(deploy.exposed_ports ? { exposedPorts: deploy.exposed_ports } : {}),
+  };
+}
+
+async function projectFacts(project: Project, spawner: Spawner, baseReference: string): Promise<ImageFacts> {
+  const pkg = project.manifest.package;
+  const git = await gitFacts(project.root, spawner);
+  return {
+    title: pkg.name,
+    ...(pkg.version ? { version: pkg.version } : {}),
+    ...(pkg.documentation ? { documentation: pkg.documentation } : {}),
+    ...(pkg.vendor ? { vendor: pkg.vendor } : {}),
+    ...(pkg.license ? { licenses: pkg.license } : {}),
+    ...((git.source ?? pkg.repository) ? { source: git.source ?? pkg.repository } : {}),
+    ...(git.revision ? { revision: git.revision } : {}),
+    ...(baseReference === "scratch" ? {} : { baseName: baseReference }),
+  };
+}
+
+interface AttachContext {
+  project: Project;
+  inputs: InputSet[];
+  lock: VoxLock;
+  bases: Map<string, BaseImage>;
+  facts: ImageFacts;
+  created: string;
+  platforms: Platform[];
+  options: BuildOptions;
+  seams: BuildSeams;
+  output: Layout;
+}
+
+/**
+ * Step 5: the SBOM and the provenance statement, as OCI 1.1 artifacts whose subject is the index. They sit
+ * beside the image (unnamed in index.json), so the image digest does not depend on them.
+ */
+async function attach(subject: Descriptor, context: AttachContext): Promise<Document[]> {
+  const { inputs, lock, bases, facts, created, seams } = context;
+  const baseList = [...bases].map(([platform, base]) => ({ reference: lock.base!.reference, platform, digest: base.manifestDigest }));
+  const sbom = cycloneDxSbom({
+    name: facts.title,
+    ...(facts.version ? { version: facts.version } : {}),
+    ...(facts.licenses ? { license: facts.licenses } : {}),
+    files: inputs.flatMap((input) => input.files.filter((f) => f.type === "file").map((f) => ({ path: `/${f.path}`, sha256: f.sha256! }))),
+    bases: baseList,
+    created,
+    toolVersion: seams.toolVersion,
+  });
+  const builder = builderIdentity(seams.env, seams.hostname);
+  const provenance = slsaProvenance({
+    subject: { name: facts.title, digest: subject.digest },
+    externalParameters: {
+      project: facts.title,
+      platforms: context.platforms.map(platformKey),
+      ...(facts.source ? { source: facts.source } : {}),
+      ...(facts.revision ? { revision: facts.revision } : {}),
+      locked: Boolean(context.options.locked || context.options.frozen),
+    },
+    internalParameters: { assembly: ASSEMBLY_FORMAT, sourceDateEpoch: context.options.sourceDateEpoch },
+    resolvedDependencies: [
+      ...baseList.map((base) => ({ uri: `oci://${base.reference}`, digest: { sha256: base.digest.replace(/^sha256:/, "") }, annotations: { platform: base.platform } })),
+      ...inputs.map((input) => ({ uri: `file:${input.from}`, name: `${input.from} → ${input.to}`, digest: { sha256: input.hash.replace(/^sha256:/, "") } })),
+    ],
+    builder: { id: builder.id, version: { vox: seams.toolVersion } },
+    ...(builder.invocationId ? { invocationId: builder.invocationId } : {}),
+  });
+  const documents: Document[] = [];
+  for (const [artifactType, payload] of [[MediaType.cycloneDxJson, sbom], [MediaType.inTotoJson, provenance]] as const) {
+    const { manifest, blob } = artifactManifest(subject, { artifactType, payload, annotations: { "org.opencontainers.image.created": created } });
+    await context.output.writeBlob(blob.bytes, blob.descriptor.digest as Digest);
+    await context.output.writeBlob(EMPTY, sha256Digest(EMPTY));
+    await context.output.writeBlob(manifest.bytes, manifest.descriptor.digest as Digest);
+    await context.output.putIndexEntry(manifest.descriptor);
+    documents.push(manifest);
+  }
+  return documents;
+}
+
+const EMPTY = new TextEncoder().encode("{}");
+
+/** The platform manifest's content hash: canonical JSON of the validated [deploy] table. */
+function platformManifestHash(project: Project): Digest {
+  return sha256Digest(canonicalJson(project.manifest.deploy ?? {}));
+}
+
+function platformKey(platform: Platform): string {
+  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/");
+}
+
+function rfc3339(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
