@@ -67,7 +67,9 @@ export function browsableUrl(remote: string): string | undefined {
   try {
     const url = new URL(remote);
     if (!["https:", "http:", "ssh:", "git:"].includes(url.protocol)) return undefined;
-    return `https://${url.host.replace(/:\d+$/, "")}${url.pathname.replace(/\.git\/?$/, "").replace(/\/$/, "")}`;
+    // An ssh port says nothing about where the web view is; an http(s) port does.
+    const host = url.protocol.startsWith("http") ? url.host : url.hostname;
+    return `https://${host}${url.pathname.replace(/\.git\/?$/, "").replace(/\/$/, "")}`;
   } catch {
     return undefined;
   }
