@@ -1,5 +1,5 @@
-// Package-manager provenance: the `vox.pm.provenance/1` sidecars `vox pm publish` writes under .vox_modules/provenance.
-// Owns their schema and validation; `vox ci pm-provenance` reports on them.
+// Package-manager project files: Vox.toml (manifest), vox.lock (resolved packaging state), the packaging input sets
+// of [[deploy.copy]], and the `vox.pm.provenance/1` sidecars `vox pm publish` writes (checked by `vox ci pm-provenance`).
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -73,3 +73,40 @@ export async function checkProvenanceDir(root: string, clock: Clock): Promise<Pr
   }
   return { dir, found: true, files };
 }
+
+export {
+  CONTAINER_RUNTIMES,
+  DEFAULT_PLATFORMS,
+  DEPLOY_TARGETS,
+  type DeployCopy,
+  type DeploySection,
+  MANIFEST_FILE,
+  PACKAGE_KINDS,
+  type PackageKind,
+  parseManifest,
+  readManifest,
+  requireDeployBase,
+  type VoxManifest,
+  VoxManifestSchema,
+  voxManifestJsonSchema,
+} from "./manifest.ts";
+export {
+  LOCK_FILE,
+  LOCK_FORMAT_VERSION,
+  LOCK_HEADER,
+  type LockedBase,
+  type LockedInput,
+  lockFromResolution,
+  lockProblems,
+  parseLock,
+  readLock,
+  renderLock,
+  type ResolvedBase,
+  type VoxLock,
+  VoxLockSchema,
+  writeLock,
+} from "./lock.ts";
+export { type CollectInputsOptions, collectInputs, type CopyEntry, type InputFile, type InputSet, inputSetHash } from "./inputs.ts";
+export { findProjectRoot, loadProject, nodeProjectFs, type Project, type ProjectFs } from "./project.ts";
+export { formatKeyPath, type KeyPath, locateTomlKeys, type TomlKeyLocator } from "./toml_locator.ts";
+export { ProjectFileError } from "./_toml_schema.ts";
