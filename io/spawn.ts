@@ -5,6 +5,8 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Kills the child after this long; the result then has `timedOut: true`. */
   timeoutMs?: number;
+  /** Written to the child's stdin, which is then closed; without it stdin is empty. */
+  input?: string;
 }
 
 export interface SpawnResult {
@@ -28,7 +30,11 @@ export const nodeSpawner: Spawner = {
     // Loaded on first use: node:child_process costs start-up time every command would otherwise pay.
     const { spawn } = await import("node:child_process");
     return new Promise((resolve) => {
-      const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
+      // Without input the child sees an empty stdin; a child that exits without reading it makes the write fail
+      // with EPIPE, and its exit status tells the story.
+      child.stdin.on("error", () => {});
+      child.stdin.end(options.input);
       let stdout = "";
       let stderr = "";
       let timedOut = false;

@@ -1,0 +1,32 @@
+/**
+ * Reads a response body but never more than `max` bytes: a hostile or broken server cannot make us buffer
+ * more than the size we expected. `overflow` says the body went on past `max` (the rest is cancelled, not read).
+ */
+export async function readLimited(response: Response, max: number): Promise<{ bytes: Uint8Array; overflow: boolean }> {
+  if (!response.body) return { bytes: new Uint8Array(), overflow: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { bytes: concat(chunks), overflow: false };
+    if (total + value.byteLength > max) {
+      chunks.push(value.subarray(0, max - total));
+      void reader.cancel().catch(() => {});
+      return { bytes: concat(chunks), overflow: true };
+    }
+    chunks.push(value);
+    total += value.byteLength;
+  }
+}
+
+/** Concatenates byte chunks into one array. */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
