@@ -156,8 +156,10 @@ test("pushing to a token-auth registry uses Docker config.json credentials; anon
   assert.equal(pushed.status, 0, pushed.stderr);
   const digest = buildJson(pushed.stdout).indexDigest;
   assert.ok(token.tokenServer!.requests.some((r) => r.user === TOKEN_USER && r.scopes.some((s) => s === "repository:team/hello:pull,push")));
-  const inspected = skopeo(["inspect", "--raw", "--tls-verify=false", "--creds", `${TOKEN_USER}:${TOKEN_PASSWORD}`, `docker://${target}`]);
-  assert.equal(`sha256:${execFileSync("sha256sum", { input: inspected, encoding: "utf8" }).split(" ")[0]}`, digest);
+  // Asynchronously: the token server skopeo needs runs in this process.
+  const inspected = await runAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", "--creds", `${TOKEN_USER}:${TOKEN_PASSWORD}`, `docker://${target}`]);
+  assert.equal(inspected.status, 0, inspected.stderr);
+  assert.equal(`sha256:${execFileSync("sha256sum", { input: inspected.stdout, encoding: "utf8" }).split(" ")[0]}`, digest);
 });
 
 test("--frozen builds offline from the cache, and refuses with a clear error when the cache lacks a base blob", async () => {
