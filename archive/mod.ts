@@ -8,7 +8,7 @@ import { zipBytes } from "./zip_writer.ts";
 export { crc32 } from "./crc32.ts";
 export { type ExtractedEntry, extractSingleExecutable, type ExtractOptions } from "./extract.ts";
 export { gzipDeterministic } from "./gzip.ts";
-export { type TarEntry, tarBytes, type TarOwner } from "./tar_writer.ts";
+export { concat, type TarEntry, tarBytes, type TarOwner } from "./tar_writer.ts";
 export { type ZipFile, zipBytes } from "./zip_writer.ts";
 
 /**

@@ -2,11 +2,13 @@
 // Option resolution and reporting only; the work is in deploy/, pm/ and oci/.
 
 import { homedir, hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
 import { ASSEMBLY_FORMAT, buildImage, type BuildResult, pushBuild, resolveLock } from "../deploy/mod.ts";
 import { usageError } from "../errors/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
 import { formatReference, openLayout, parsePlatform, parseReference } from "../oci/mod.ts";
 import { collectInputs, loadProject, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
 import { registryClient } from "./_registry.ts";
@@ -49,6 +51,7 @@ export const deployBuildCommand: Handler = async (args, context) => {
     log: (line) => context.out.stderr(`${line}\n`),
   });
   const pushed = push && registry ? await pushBuild(registry, push, result, await openLayout(result.outputDir), project.manifest.deploy?.base) : undefined;
+  await writeRelease(join(project.root, ".vox", "release.json"), result, pushed);
   report(args, context, result, pushed);
 };
 
@@ -72,6 +75,18 @@ function report(args: ParsedArgs, context: CommandContext, result: BuildResult, 
     `release (${release.image_digest}, ${release.manifest_content_hash})`,
   ];
   context.out.stdout(`${lines.join("\n")}\n`);
+}
+
+/** The Release tuple of the last build, for `vox deploy release` to record; written beside, then renamed. */
+async function writeRelease(path: string, result: BuildResult, pushed: { reference: string } | undefined): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const release = {
+    image_digest: result.indexDigest,
+    manifest_content_hash: result.manifestContentHash,
+    image: pushed?.reference ?? `oci:${result.outputDir}:${result.tag}@${result.indexDigest}`,
+    platforms: result.platforms,
+  };
+  await writeFileAtomic(path, `${JSON.stringify(release, null, 2)}\n`);
 }
 
 /** `oci:<dir>[:<tag>]`; the default is `.vox/oci` in the project, named after the package version. */

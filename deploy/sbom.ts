@@ -1,4 +1,8 @@
-import * as CDX from "@cyclonedx/cyclonedx-library";
+// Subpath imports: the package root also loads optional validator plugins (ajv, libxmljs2) that a compiled vox lacks.
+import * as Enums from "@cyclonedx/cyclonedx-library/Enums";
+import * as Models from "@cyclonedx/cyclonedx-library/Models";
+import * as Serialize from "@cyclonedx/cyclonedx-library/Serialize";
+import * as Spec from "@cyclonedx/cyclonedx-library/Spec";
 
 export interface SbomInput {
   name: string;
@@ -24,31 +28,31 @@ export interface SbomInput {
  * ```
  */
 export function cycloneDxSbom(input: SbomInput): Uint8Array {
-  const bom = new CDX.Models.Bom();
+  const bom = new Models.Bom();
   bom.metadata.timestamp = new Date(input.created);
-  bom.metadata.tools.components.add(new CDX.Models.Component(CDX.Enums.ComponentType.Application, "vox", { version: input.toolVersion, bomRef: "tool:vox" }));
-  const application = new CDX.Models.Component(CDX.Enums.ComponentType.Container, input.name, {
+  bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, "vox", { version: input.toolVersion, bomRef: "tool:vox" }));
+  const application = new Models.Component(Enums.ComponentType.Container, input.name, {
     bomRef: `image:${input.name}`,
     ...(input.version ? { version: input.version } : {}),
   });
-  if (input.license) application.licenses.add(new CDX.Models.SpdxLicense(input.license));
+  if (input.license) application.licenses.add(new Models.SpdxLicense(input.license));
   bom.metadata.component = application;
   for (const file of input.files) {
-    const component = new CDX.Models.Component(CDX.Enums.ComponentType.File, file.path, { bomRef: `file:${file.path}` });
-    component.hashes.set(CDX.Enums.HashAlgorithm["SHA-256"], file.sha256);
+    const component = new Models.Component(Enums.ComponentType.File, file.path, { bomRef: `file:${file.path}` });
+    component.hashes.set(Enums.HashAlgorithm["SHA-256"], file.sha256);
     bom.components.add(component);
     application.dependencies.add(component.bomRef);
   }
   for (const base of input.bases) {
-    const component = new CDX.Models.Component(CDX.Enums.ComponentType.Container, base.reference, {
+    const component = new Models.Component(Enums.ComponentType.Container, base.reference, {
       bomRef: `base:${base.platform}`,
       version: base.digest,
       description: `base image for ${base.platform}`,
     });
-    component.hashes.set(CDX.Enums.HashAlgorithm["SHA-256"], base.digest.replace(/^sha256:/, ""));
+    component.hashes.set(Enums.HashAlgorithm["SHA-256"], base.digest.replace(/^sha256:/, ""));
     bom.components.add(component);
     application.dependencies.add(component.bomRef);
   }
-  const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
+  const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
   return new TextEncoder().encode(serializer.serialize(bom, { sortLists: true }));
 }

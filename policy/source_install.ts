@@ -6,6 +6,12 @@ export interface BuildDefines {
 }
 
 /**
+ * Optional peer dependencies of the CycloneDX library (schema validators, XML), loaded only when asked for; vox
+ * writes JSON SBOMs and never asks, so the compiled binary leaves them out instead of failing to resolve them.
+ */
+export const UNBUNDLED_OPTIONAL_PEERS = ["ajv", "ajv-formats", "ajv-formats-draft2019", "libxmljs2", "xmlbuilder2"] as const;
+
+/**
  * The one `bun build` invocation used by release builds and source installs alike. `--minify` keeps the output
  * free of checkout paths (byte-identical across directories); `--splitting` keeps `vox --version` from parsing
  * the lazily loaded command modules.
@@ -18,6 +24,7 @@ export function compileArgv(options: { bun: readonly string[]; bunTarget: string
     "--minify",
     "--splitting",
     `--target=${options.bunTarget}`,
+    ...UNBUNDLED_OPTIONAL_PEERS.flatMap((name) => ["--external", name]),
     "--define",
     `VOX_BUILD_VERSION=${JSON.stringify(options.defines.version)}`,
     "--define",

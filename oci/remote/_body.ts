@@ -1,3 +1,5 @@
+import { concat } from "../../archive/mod.ts";
+
 /**
  * Reads a response body but never more than `max` bytes: a hostile or broken server cannot make us buffer
  * more than the size we expected. `overflow` says the body went on past `max` (the rest is cancelled, not read).
@@ -18,15 +20,4 @@ export async function readLimited(response: Response, max: number): Promise<{ by
     chunks.push(value);
     total += value.byteLength;
   }
-}
-
-/** Concatenates byte chunks into one array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

@@ -117,17 +117,21 @@ async function startUpload(session: Session, repo: Repository, digest: string): 
 }
 
 async function uploadMonolithic(session: Session, repo: Repository, descriptor: Descriptor, bytes: Uint8Array, location: string | undefined): Promise<void> {
-  const url = new URL(location ?? (await startUpload(session, repo, descriptor.digest)));
+  await closeUpload(session, repo, descriptor, { location: location ?? (await startUpload(session, repo, descriptor.digest)), body: bytes, what: "upload" });
+}
+
+/** The PUT ?digest= that ends an upload session, carrying the whole blob (monolithic) or nothing (after PATCHes). */
+async function closeUpload(session: Session, repo: Repository, descriptor: Descriptor, upload: { location: string; body?: Uint8Array; what: string }): Promise<void> {
+  const url = new URL(upload.location);
   url.searchParams.set("digest", descriptor.digest);
   const response = await session.send({
     registry: repo.registry,
     method: "PUT",
     path: url.toString(),
     scopes: [pushScope(repo.repository)],
-    headers: { "content-type": "application/octet-stream" },
-    body: bytes,
+    ...(upload.body ? { headers: { "content-type": "application/octet-stream" }, body: upload.body } : {}),
     ok: [201],
-    what: `upload blob ${descriptor.digest} to ${describe(repo)}`,
+    what: `${upload.what} blob ${descriptor.digest} to ${describe(repo)}`,
   });
   void response.body?.cancel().catch(() => {});
 }
@@ -151,17 +155,7 @@ async function uploadChunked(state: UploadState, repo: Repository, descriptor: D
     void response.body?.cancel().catch(() => {});
     location = uploadLocation(response, session.baseUrl(repo.registry));
   }
-  const url = new URL(location);
-  url.searchParams.set("digest", descriptor.digest);
-  const response = await session.send({
-    registry: repo.registry,
-    method: "PUT",
-    path: url.toString(),
-    scopes: [pushScope(repo.repository)],
-    ok: [201],
-    what: `finish uploading blob ${descriptor.digest} to ${describe(repo)}`,
-  });
-  void response.body?.cancel().catch(() => {});
+  await closeUpload(session, repo, descriptor, { location, what: "finish uploading" });
 }
 
 /** The absolute upload URL from a `Location` header (registries send relative or absolute ones). */

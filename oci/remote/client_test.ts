@@ -5,7 +5,7 @@ import { canonicalJson } from "../canonical_json.ts";
 import { type Digest, sha256Digest } from "../digest.ts";
 import { MediaType } from "../media_types.ts";
 import type { Descriptor } from "../types.ts";
-import { concat } from "./_body.ts";
+import { concat } from "../../archive/mod.ts";
 import { createRegistryClient, type RegistryClientOptions } from "./client.ts";
 import { staticCredentials } from "./credentials.ts";
 import { RegistryError } from "./errors.ts";
