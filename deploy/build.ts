@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { VoxError } from "../errors/mod.ts";
+import { usageError, VoxError } from "../errors/mod.ts";
 import type { Env, Spawner } from "../io/mod.ts";
 import {
   artifactManifest,
@@ -8,6 +8,7 @@ import {
   type BaseImage,
   buildLayer,
   canonicalJson,
+  EMPTY_CONFIG,
   type Descriptor,
   type Digest,
   type Document,
@@ -89,9 +90,9 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
   if (!deploy || !baseReference) {
     throw new VoxError("E_MANIFEST", `Cannot build an image: ${project.manifestPath} has no deploy.base`, { hint: 'Add base = "<registry/repository:tag>" or base = "scratch" under [deploy]' });
   }
-  const platforms = (options.platforms ?? deploy.platforms).map(parsePlatform);
+  const platforms = selectPlatforms(deploy.platforms, options.platforms, project.manifestPath);
   const inputs = await collectInputs(project.root, deploy.copy ?? []);
-  const { lock, updated } = await checkLock(project, inputs, platforms, options, seams);
+  const { lock, updated } = await checkLock(project, inputs, options, seams);
   const output = await openLayout(options.outputDir, { create: true });
   const cache = await openLayout(seams.cacheDir, { create: true });
   const bases = await materializeBases(lock, platforms, { output, cache, ...(options.frozen || !seams.registry ? {} : { remote: seams.registry }) });
@@ -136,8 +137,8 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
  * Step 1: the lock must describe what is being built. Under --locked or --frozen a stale or missing lock is an
  * error naming every stale entry; otherwise the base is resolved again and vox.lock rewritten, as cargo does.
  */
-async function checkLock(project: Project, inputs: InputSet[], platforms: Platform[], options: BuildOptions, seams: BuildSeams): Promise<{ lock: VoxLock; updated: boolean }> {
-  const manifest = { ...project.manifest, deploy: { ...project.manifest.deploy!, platforms: platforms.map(platformKey) } };
+async function checkLock(project: Project, inputs: InputSet[], options: BuildOptions, seams: BuildSeams): Promise<{ lock: VoxLock; updated: boolean }> {
+  const manifest = project.manifest;
   const problems = project.lock ? lockProblems(manifest, project.lock, inputs, { assembly: ASSEMBLY_FORMAT }) : [`${project.lockPath} does not exist`];
   if (problems.length === 0) return { lock: project.lock!, updated: false };
   if (options.locked || options.frozen) {
@@ -145,13 +146,26 @@ async function checkLock(project: Project, inputs: InputSet[], platforms: Platfo
       hint: "Run `vox lock` and commit vox.lock, then build again",
     });
   }
-  if (!seams.registry && manifest.deploy.base !== "scratch") {
+  if (!seams.registry && manifest.deploy?.base !== "scratch") {
     throw new VoxError("E_LOCK_STALE", `Cannot refresh vox.lock without network access:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { hint: "Run `vox lock` where the registry is reachable" });
   }
-  const lock = await resolveLock(project, inputs, platforms, seams);
+  const lock = await resolveLock(project, inputs, (manifest.deploy?.platforms ?? []).map(parsePlatform), seams);
   await writeLock(project.lockPath, lock);
   seams.log(`vox.lock updated (${problems.join("; ")})`);
   return { lock, updated: true };
+}
+
+/**
+ * `--platform` picks from Vox.toml's `platforms` (which the lock covers); a platform outside them would need a
+ * base manifest nobody locked, so it is a usage error rather than a silent re-resolution.
+ */
+function selectPlatforms(declared: readonly string[], requested: readonly string[] | undefined, manifestPath: string): Platform[] {
+  const wanted = requested ?? declared;
+  const unknown = wanted.filter((p) => !declared.includes(platformKey(parsePlatform(p))));
+  if (unknown.length > 0) {
+    throw usageError("E_PLATFORM", `Cannot build ${unknown.join(", ")}: not in deploy.platforms of ${manifestPath} (${declared.join(", ")})`, "Add it to `platforms` under [deploy], run `vox lock`, then build again");
+  }
+  return wanted.map(parsePlatform);
 }
 
 /** Resolves the base (when not scratch) and builds the lock `vox lock` writes. */
@@ -287,15 +301,13 @@ async function attach(subject: Descriptor, context: AttachContext): Promise<Docu
   for (const [artifactType, payload] of [[MediaType.cycloneDxJson, sbom], [MediaType.inTotoJson, provenance]] as const) {
     const { manifest, blob } = artifactManifest(subject, { artifactType, payload, annotations: { "org.opencontainers.image.created": created } });
     await context.output.writeBlob(blob.bytes, blob.descriptor.digest as Digest);
-    await context.output.writeBlob(EMPTY, sha256Digest(EMPTY));
+    await context.output.writeBlob(EMPTY_CONFIG, sha256Digest(EMPTY_CONFIG));
     await context.output.writeBlob(manifest.bytes, manifest.descriptor.digest as Digest);
     await context.output.putIndexEntry(manifest.descriptor);
     documents.push(manifest);
   }
   return documents;
 }
-
-const EMPTY = new TextEncoder().encode("{}");
 
 /** The platform manifest's content hash: canonical JSON of the validated [deploy] table. */
 function platformManifestHash(project: Project): Digest {

@@ -162,7 +162,7 @@ test("pushing to a token-auth registry uses Docker config.json credentials; anon
   assert.equal(`sha256:${execFileSync("sha256sum", { input: inspected.stdout, encoding: "utf8" }).split(" ")[0]}`, digest);
 });
 
-test("--frozen builds offline from the cache, and refuses with a clear error when the cache lacks a base blob", async () => {
+test("--frozen builds offline from the cache (all or some locked platforms), and refuses a platform outside the lock or a cache that lacks a base blob", async () => {
   const project = checkout("frozen", "022");
   assert.equal((await vox(["lock", "--insecure"], project)).status, 0);
   const online = await vox(["deploy", "build", "--locked", "--insecure", "--json"], project);
@@ -171,6 +171,12 @@ test("--frozen builds offline from the cache, and refuses with a clear error whe
   const frozen = await vox(["deploy", "build", "--frozen", "--json", "--output", `oci:${tempDir("frozen-out")}`], project, offline);
   assert.equal(frozen.status, 0, frozen.stderr);
   assert.equal(buildJson(frozen.stdout).indexDigest, buildJson(online.stdout).indexDigest);
+  const amd64Only = await vox(["deploy", "build", "--frozen", "--json", "--platform", "linux/amd64", "--output", `oci:${tempDir("frozen-amd64")}`], project, offline);
+  assert.equal(amd64Only.status, 0, amd64Only.stderr);
+  assert.deepEqual(buildJson(amd64Only.stdout).platforms.map((p) => p.platform), ["linux/amd64"]);
+  const unlisted = await vox(["deploy", "build", "--frozen", "--platform", "linux/riscv64"], project, offline);
+  assert.equal(unlisted.status, 2);
+  assert.match(unlisted.stderr, /linux\/riscv64: not in deploy\.platforms/);
   const empty = await vox(["deploy", "build", "--frozen", "--output", `oci:${tempDir("frozen-empty")}`], project, { ...offline, VOX_CACHE_DIR: tempDir("empty-cache") });
   assert.equal(empty.status, 1);
   assert.match(empty.stderr, /--frozen: base manifest sha256:[0-9a-f]{64} .* is not in the cache/);
