@@ -13,6 +13,7 @@ import {
   type Digest,
   type Document,
   type Layer,
+  type LayerEntry,
   type Layout,
   MediaType,
   openLayout,
@@ -198,14 +199,15 @@ async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Pa
 async function buildInputLayers(inputs: InputSet[], mtime: number, output: Layout): Promise<Map<InputSet, Layer>> {
   const layers = new Map<InputSet, Layer>();
   for (const input of inputs) {
-    const layer = await buildLayer(input.files.map((file) => layerEntry(file)), { mtime });
+    const layer = await buildLayer(input.files.map(verifiedLayerEntry), { mtime });
     await output.writeBlob(layer.blob, layer.descriptor.digest as Digest);
     layers.set(input, layer);
   }
   return layers;
 }
 
-function layerEntry(file: InputFile) {
+/** A layer entry whose bytes are read when the layer is written, and refused unless they still hash as locked. */
+export function verifiedLayerEntry(file: InputFile): LayerEntry {
   return {
     path: file.path,
     type: file.type,
