@@ -171,7 +171,7 @@ writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, nu
 const table = [
   "| group | what | median wall (ms) | median peak RSS (MiB) | runs |",
   "|---|---|---:|---:|---:|",
-  ...rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
+  ...rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
   `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
