@@ -79,6 +79,10 @@ test("examples/hello builds to the same index digest from two checkouts (umask, 
   assert.equal(buildJson(b.stdout).indexDigest, built.indexDigest);
   assert.deepEqual(built.platforms.map((p) => p.platform), ["linux/amd64", "linux/arm64"]);
   assert.equal(built.release.image_digest, built.indexDigest);
+  // The layout alone is a complete image for an independent tool: skopeo copies every platform out of it unchanged.
+  const copied = join(tempDir("layout-copy"), "copy");
+  skopeo(["copy", "--quiet", "--all", `oci:${join(first, ".vox", "oci")}:0.1.0`, `oci:${copied}:copy`]);
+  assert.equal(JSON.parse(readFileSync(join(copied, "index.json"), "utf8")).manifests[0].digest, built.indexDigest);
 
   writeFileSync(join(second, "app", "share", "greeting.txt"), readFileSync(join(second, "app", "share", "greeting.txt"), "utf8").replace("P", "p"));
   const stale = await vox(["deploy", "build", "--locked", "--insecure"], second);
