@@ -34,30 +34,26 @@ const nonEmpty = z.string().min(1, "must not be empty");
 
 const platform = z.string().refine(isPlatform, 'must be os/architecture[/variant] such as "linux/arm64"');
 
-const baseImage = z
-  .string()
-  .superRefine((value, ctx) => {
-    if (value === "scratch") return;
-    const problem = referenceProblem(value);
-    if (problem) ctx.addIssue({ code: "custom", message: `must be an image reference such as "docker.io/library/alpine:3.20" or "scratch" (${problem})` });
-  })
-  .meta({ description: 'Base image: a reference such as "docker.io/library/alpine:3.20", pinned by vox.lock, or "scratch".' });
+/** A string checked by a rule that returns what is wrong with it (or nothing), described for the JSON Schema. */
+function checkedString(problemOf: (value: string) => string | undefined, description: string) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = problemOf(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .meta({ description });
+}
 
-const projectPath = z
-  .string()
-  .superRefine((value, ctx) => {
-    const problem = projectPathProblem(value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })
-  .meta({ description: "A path relative to the project root (the directory of Vox.toml), with forward slashes." });
-
-const imagePath = z
-  .string()
-  .superRefine((value, ctx) => {
-    const problem = imagePathProblem(value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })
-  .meta({ description: "An absolute POSIX path inside the image." });
+const baseImage = checkedString(
+  (value) => {
+    const problem = value === "scratch" ? undefined : referenceProblem(value);
+    return problem && `must be an image reference such as "docker.io/library/alpine:3.20" or "scratch" (${problem})`;
+  },
+  'Base image: a reference such as "docker.io/library/alpine:3.20", pinned by vox.lock, or "scratch".',
+);
+const projectPath = checkedString(projectPathProblem, "A path relative to the project root (the directory of Vox.toml), with forward slashes.");
+const imagePath = checkedString(imagePathProblem, "An absolute POSIX path inside the image.");
 
 const fileMode = z
   .union([z.string(), z.number()])
