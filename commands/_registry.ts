@@ -3,22 +3,25 @@
 
 import { readFile } from "node:fs/promises";
 import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
-import { mirroredSource, parseMirrors } from "../deploy/mod.ts";
+import { type Mirror, mirroredSource, parseMirrors } from "../deploy/mod.ts";
 import { createFetch } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import { parseReference } from "../oci/mod.ts";
 import { createRegistryClient, dockerConfigCredentials, type RegistryClient } from "../oci/remote/mod.ts";
 
-export type PackagingRegistry = RegistryClient & { readonly mirrors: ReadonlyMap<string, string> };
+export type PackagingRegistry = RegistryClient & { readonly mirrors: ReadonlyMap<string, Mirror> };
 
 /**
  * A client for the registries `references` name (a base, a push target). `--insecure` lets exactly those
- * registries, and their mirrors, be spoken to over plain HTTP; reads of mirrored registries go to the mirror.
+ * registries, and their mirrors, be spoken to over plain HTTP, as does an `http://` mirror; reads of mirrored
+ * registries go to the mirror.
  */
 export async function registryClient(args: ParsedArgs, context: CommandContext, references: ReadonlyArray<string | undefined>): Promise<PackagingRegistry> {
   const mirrors = parseMirrors(context.env.get("VOX_REGISTRY_MIRRORS"));
   const registries = references.filter((r): r is string => r !== undefined && r !== "scratch").map((r) => parseReference(r).registry);
-  const insecure = args.flag("insecure") ? [...registries, ...registries.flatMap((r) => (mirrors.has(r) ? [mirrors.get(r)!] : []))] : [];
+  const mirrorsOf = (names: readonly string[]) => names.flatMap((name) => (mirrors.has(name) ? [mirrors.get(name)!.host] : []));
+  const plainMirrors = [...mirrors.values()].filter((m) => m.plainHttp).map((m) => m.host);
+  const insecure = [...plainMirrors, ...(args.flag("insecure") ? [...registries, ...mirrorsOf(registries)] : [])];
   const caPath = context.env.get("VOX_CA_BUNDLE");
   const caBundle = caPath
     ? await readFile(caPath, "utf8").catch((error: NodeJS.ErrnoException) => {

@@ -21,31 +21,42 @@ export interface ImageSource {
   getBlob(repo: { registry: string; repository: string }, descriptor: Descriptor): Promise<Uint8Array>;
 }
 
+/** Where a registry's images are read from instead, and whether that mirror speaks plain HTTP. */
+export interface Mirror {
+  host: string;
+  plainHttp: boolean;
+}
+
 /**
- * Parses `VOX_REGISTRY_MIRRORS` (`docker.io=mirror.internal:5000,ghcr.io=…`): where to fetch a registry's
- * images from on hosts that cannot reach it. Safe because everything fetched is pinned by digest in vox.lock.
+ * Parses `VOX_REGISTRY_MIRRORS` (`docker.io=mirror.internal:5000,ghcr.io=http://10.0.0.5:5000`): where to fetch a
+ * registry's images from on hosts that cannot reach it; `http://` marks a plain-HTTP mirror. Safe because
+ * everything fetched is pinned by digest in vox.lock.
  *
  * @example
  * ```ts
- * parseMirrors("docker.io=127.0.0.1:5000").get("docker.io"); // "127.0.0.1:5000"
+ * parseMirrors("docker.io=http://127.0.0.1:5000").get("docker.io"); // { host: "127.0.0.1:5000", plainHttp: true }
  * ```
  */
-export function parseMirrors(text: string | undefined): Map<string, string> {
-  const mirrors = new Map<string, string>();
+export function parseMirrors(text: string | undefined): Map<string, Mirror> {
+  const mirrors = new Map<string, Mirror>();
   for (const entry of (text ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
     const [from, to, extra] = entry.split("=");
-    if (!from || !to || extra !== undefined) {
-      throw new VoxError("E_MIRRORS", `Cannot use VOX_REGISTRY_MIRRORS entry '${entry}': expected <registry>=<mirror host[:port]>`, { hint: "For example VOX_REGISTRY_MIRRORS=docker.io=mirror.internal:5000", exitCode: 2 });
+    const target = /^(?:(https?):\/\/)?([^/\s]+)\/?$/.exec(to ?? "");
+    if (!from || !target || extra !== undefined) {
+      throw new VoxError("E_MIRRORS", `Cannot use VOX_REGISTRY_MIRRORS entry '${entry}': expected <registry>=[http://|https://]<mirror host[:port]>`, {
+        hint: "For example VOX_REGISTRY_MIRRORS=docker.io=mirror.internal:5000",
+        exitCode: 2,
+      });
     }
-    mirrors.set(from, to);
+    mirrors.set(from, { host: target[2]!, plainHttp: target[1] === "http" });
   }
   return mirrors;
 }
 
 /** `source` reading each registry's images from its mirror, when one is configured; other methods untouched. */
-export function mirroredSource<S extends ImageSource>(source: S, mirrors: ReadonlyMap<string, string>): S {
+export function mirroredSource<S extends ImageSource>(source: S, mirrors: ReadonlyMap<string, Mirror>): S {
   if (mirrors.size === 0) return source;
-  const via = <T extends { registry: string }>(ref: T): T => ({ ...ref, registry: mirrors.get(ref.registry) ?? ref.registry });
+  const via = <T extends { registry: string }>(ref: T): T => ({ ...ref, registry: mirrors.get(ref.registry)?.host ?? ref.registry });
   return {
     ...source,
     getManifest: ((ref) => source.getManifest(via(ref))) as S["getManifest"],

@@ -30,15 +30,20 @@ test("resolveBase() names the platforms a base offers when one is missing", asyn
   await assert.rejects(resolveBase("busybox:1.35", [{ os: "linux", architecture: "riscv64" }], source()), (e: Error & { code?: string }) => e.code === "E_BASE_PLATFORM" && /offers linux\/amd64, linux\/arm64\/v8/.test(e.message));
 });
 
-test("mirroredSource() reads a mirrored registry from its mirror and leaves others alone", async () => {
+test("parseMirrors() and mirroredSource(): a mirrored registry is read from its mirror (http:// marks plain HTTP), others are left alone", async () => {
   const seen: Reference[] = [];
-  const mirrored = mirroredSource(source(seen), parseMirrors("docker.io=127.0.0.1:5000, ghcr.io=mirror.internal"));
+  const mirrors = parseMirrors("docker.io=http://127.0.0.1:5000, ghcr.io=mirror.internal");
+  assert.deepEqual(mirrors.get("docker.io"), { host: "127.0.0.1:5000", plainHttp: true });
+  assert.deepEqual(mirrors.get("ghcr.io"), { host: "mirror.internal", plainHttp: false });
+  const mirrored = mirroredSource(source(seen), mirrors);
   await mirrored.getManifest({ registry: "docker.io", repository: "library/busybox", tag: "1.35" });
   await mirrored.getManifest({ registry: "quay.io", repository: "a/b", tag: "1" });
   assert.deepEqual(seen.map((r) => r.registry), ["127.0.0.1:5000", "quay.io"]);
 });
 
 test("parseMirrors() refuses entries that are not registry=host, as a usage error", () => {
-  assert.throws(() => parseMirrors("docker.io"), (e: Error & { code?: string; exitCode?: number }) => e.code === "E_MIRRORS" && e.exitCode === 2);
+  for (const bad of ["docker.io", "docker.io=ftp://x", "docker.io=a=b", "docker.io=http://host/path"]) {
+    assert.throws(() => parseMirrors(bad), (e: Error & { code?: string; exitCode?: number }) => e.code === "E_MIRRORS" && e.exitCode === 2, bad);
+  }
   assert.equal(parseMirrors(undefined).size, 0);
 });

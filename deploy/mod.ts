@@ -2,7 +2,7 @@
 // Reads the project through pm/, writes images through oci/; commands only choose options and report.
 
 export { Annotation, browsableUrl, gitFacts, imageAnnotations, type ImageFacts } from "./annotations.ts";
-export { type ImageSource, materializeBase, mirroredSource, parseMirrors, resolveBase } from "./base.ts";
+export { type ImageSource, materializeBase, type Mirror, mirroredSource, parseMirrors, resolveBase } from "./base.ts";
 export { pushBuild } from "./push.ts";
 export { ASSEMBLY_FORMAT, type BuildOptions, type BuildResult, type BuildSeams, buildImage, resolveLock } from "./build.ts";
 export { builderIdentity, slsaProvenance } from "./provenance.ts";

@@ -91,12 +91,12 @@ try {
   console.log(`base ${baseRef} (skopeo copy --all of a two-platform index)`);
   const hello = join(work, "hello");
   cpSync(join(root, "examples", "hello"), hello, { recursive: true });
-  const packagingEnv = { VOX_REGISTRY_MIRRORS: `docker.io=${registry.host}`, VOX_CACHE_DIR: join(work, "cache"), DOCKER_CONFIG: join(work, "docker") };
+  const packagingEnv = { VOX_REGISTRY_MIRRORS: `docker.io=http://${registry.host}`, VOX_CACHE_DIR: join(work, "cache"), DOCKER_CONFIG: join(work, "docker") };
   const inHello = (args: string[]) => run([builtVox, ...args], { capture: true, env: packagingEnv, cwd: hello }).trimEnd();
   step("vox lock: examples/hello's base resolved to digests, its input files hashed");
-  console.log(inHello(["lock", "--insecure"]));
+  console.log(inHello(["lock"]));
   step("vox deploy build --locked: the OCI layout, then the same build pushed with its SBOM and provenance");
-  console.log(inHello(["deploy", "build", "--locked", "--insecure", "--output", `oci:${join(work, "hello-image")}:0.1.0`]));
+  console.log(inHello(["deploy", "build", "--locked", "--output", `oci:${join(work, "hello-image")}:0.1.0`]));
   const pushed = JSON.parse(inHello(["deploy", "build", "--locked", "--insecure", "--json", "--output", `oci:${join(work, "hello-image")}:0.1.0`, "--push", `${registry.host}/apps/hello:0.1.0`]));
   console.log(`pushed ${pushed.pushed.reference}; referrers via ${pushed.pushed.referrers}`);
   const index = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/apps/hello:0.1.0`], { encoding: "utf8" }));

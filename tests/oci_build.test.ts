@@ -31,7 +31,7 @@ after(async () => {
 async function vox(args: readonly string[], cwd: string, env: Record<string, string> = {}) {
   return runAsync(bun, [join(repoRoot, "main.ts"), ...args], {
     cwd,
-    env: { ...process.env, VOX_REGISTRY_MIRRORS: `docker.io=${plain.host}`, VOX_CACHE_DIR: cacheDir, DOCKER_CONFIG: tempDir("no-docker-config"), ...env },
+    env: { ...process.env, VOX_REGISTRY_MIRRORS: `docker.io=http://${plain.host}`, VOX_CACHE_DIR: cacheDir, DOCKER_CONFIG: tempDir("no-docker-config"), ...env },
   });
 }
 
@@ -66,11 +66,11 @@ test("examples/hello builds to the same index digest from two checkouts (umask, 
   sh(["git", "clone", "-q", first, second], { umask: "077" });
   sh(["git", "-C", second, "remote", "set-url", "origin", "git@github.com:vox-foundation/vox.git"]);
   utimesSync(join(second, "app", "bin", "hello"), new Date("2001-02-03"), new Date("2001-02-03"));
-  const lock = await vox(["lock", "--insecure"], first);
+  const lock = await vox(["lock"], first);
   assert.equal(lock.status, 0, lock.stderr);
   assert.match(readFileSync(join(first, "vox.lock"), "utf8"), /reference = "docker.io\/library\/busybox:1.35"/);
   cpSync(join(first, "vox.lock"), join(second, "vox.lock"));
-  const a = await vox(["deploy", "build", "--locked", "--insecure", "--json"], first);
+  const a = await vox(["deploy", "build", "--locked", "--json"], first);
   const b = await vox(["deploy", "build", "--locked", "--insecure", "--json", "--output", `oci:${join(second, "..", "layout")}:hello`], join(second, "app"));
   assert.equal(a.status, 0, a.stderr);
   assert.equal(b.status, 0, b.stderr);
@@ -184,6 +184,29 @@ test("--frozen builds offline from the cache (all or some locked platforms), and
   const empty = await vox(["deploy", "build", "--frozen", "--output", `oci:${tempDir("frozen-empty")}`], project, { ...offline, VOX_CACHE_DIR: tempDir("empty-cache") });
   assert.equal(empty.status, 1);
   assert.match(empty.stderr, /--frozen: base manifest sha256:[0-9a-f]{64} .* is not in the cache/);
+});
+
+test("a registry behind a private CA is trusted through VOX_CA_BUNDLE, and refused without it", async () => {
+  const pki = tempDir("registry-pki");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-keyout", join(pki, "key.pem"), "-out", join(pki, "cert.pem")], { stdio: "ignore" });
+  const secure = await startRegistry({ tls: { certificate: join(pki, "cert.pem"), key: join(pki, "key.pem") } });
+  try {
+    const project = checkout("private-ca", "022");
+    const target = `${secure.host}/apps/hello:0.1.0`;
+    const untrusted = await vox(["deploy", "build", "--push", target], project);
+    assert.equal(untrusted.status, 1);
+    assert.match(untrusted.stderr, /VOX_CA_BUNDLE/);
+    const trusted = await vox(["deploy", "build", "--json", "--push", target], project, { VOX_CA_BUNDLE: join(pki, "cert.pem") });
+    assert.equal(trusted.status, 0, trusted.stderr);
+    const digest = buildJson(trusted.stdout).indexDigest;
+    // skopeo reads CA roots from *.crt files in --cert-dir.
+    const certDir = tempDir("skopeo-certs");
+    cpSync(join(pki, "cert.pem"), join(certDir, "ca.crt"));
+    const inspected = skopeo(["inspect", "--raw", "--cert-dir", certDir, `docker://${target}`]);
+    assert.equal(`sha256:${execFileSync("sha256sum", { input: inspected, encoding: "utf8" }).split(" ")[0]}`, digest);
+  } finally {
+    await secure.stop();
+  }
 });
 
 test("vox deploy schema prints a JSON Schema that describes [deploy] and [[deploy.copy]]", async () => {

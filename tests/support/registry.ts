@@ -36,12 +36,13 @@ export interface RunningRegistry {
  * Starts `docker-registry serve` on a free loopback port. `auth: "token"` also starts the token server and points
  * the registry's `auth.token` at it; the caller must `stop()` (in `after`, so it happens when tests fail too).
  */
-export async function startRegistry(options: { auth?: "token" | "none" } = {}): Promise<RunningRegistry> {
+/** `tls` serves HTTPS with that certificate and key (PEM files), e.g. one from a private CA. */
+export async function startRegistry(options: { auth?: "token" | "none"; tls?: { certificate: string; key: string } } = {}): Promise<RunningRegistry> {
   const dir = tempDir("registry");
   const port = await freePort();
   const tokenServer = options.auth === "token" ? await startTokenServer(dir) : undefined;
   const config = join(dir, "config.yml");
-  writeFileSync(config, registryConfig(dir, port, tokenServer));
+  writeFileSync(config, registryConfig(dir, port, tokenServer, options.tls));
   const logFile = join(dir, "registry.log");
   const log = openSync(logFile, "w");
   const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", log, log] });
@@ -65,7 +66,7 @@ export async function startRegistry(options: { auth?: "token" | "none" } = {}): 
   };
 }
 
-function registryConfig(dir: string, port: number, tokenServer: TokenServer | undefined): string {
+function registryConfig(dir: string, port: number, tokenServer: TokenServer | undefined, tls: { certificate: string; key: string } | undefined): string {
   const auth = tokenServer
     ? `auth:
   token:
@@ -94,7 +95,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: vox-test-secret
-${auth}`;
+${tls ? `  tls:\n    certificate: ${tls.certificate}\n    key: ${tls.key}\n` : ""}${auth}`;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
