@@ -30,7 +30,7 @@ export const lockCommand: Handler = async (args, context) => {
 export const deployBuildCommand: Handler = async (args, context) => {
   if (args.flag("frozen") && args.string("push")) throw usageError("E_USAGE", "Cannot use --frozen with --push: pushing needs the network", "Drop --frozen, or push later from the layout");
   const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
-  const output = parseOutput(args.string("output"), project.root, project.manifest.package.version);
+  const output = parseOutput(args.string("output"), { cwd: context.cwd, root: project.root, version: project.manifest.package.version });
   const platforms = args.list("platform").flatMap((p) => p.split(",")).filter(Boolean);
   const push = args.string("push") ? parseReference(args.string("push")!) : undefined;
   const registry = args.flag("frozen") ? undefined : await registryClient(args, context, [project.manifest.deploy?.base, push && formatReference(push)]);
@@ -90,12 +90,12 @@ async function writeRelease(path: string, result: BuildResult, pushed: { referen
 }
 
 /** `oci:<dir>[:<tag>]`; the default is `.vox/oci` in the project, named after the package version. */
-function parseOutput(text: string | undefined, root: string, version: string | undefined): { dir: string; tag: string } {
-  const fallbackTag = version ?? "latest";
-  if (text === undefined) return { dir: join(root, ".vox", "oci"), tag: fallbackTag };
+function parseOutput(text: string | undefined, where: { cwd: string; root: string; version: string | undefined }): { dir: string; tag: string } {
+  const fallbackTag = where.version ?? "latest";
+  if (text === undefined) return { dir: join(where.root, ".vox", "oci"), tag: fallbackTag };
   const match = /^oci:(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(text);
   if (!match) throw usageError("E_USAGE", `Cannot use --output ${text}: expected oci:<dir>[:<tag>]`, "For example --output oci:dist/image:1.0.0");
-  return { dir: resolve(match[1]!), tag: match[2] ?? fallbackTag };
+  return { dir: resolve(where.cwd, match[1]!), tag: match[2] ?? fallbackTag };
 }
 
 /** SOURCE_DATE_EPOCH, else 0: an image digest should change with content, not with when or where it was built. */

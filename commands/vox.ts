@@ -110,6 +110,7 @@ export const voxCommand: CommandSpec = {
             "Prints the image index digest and the Release tuple (image digest, platform manifest content hash).",
             "SOURCE_DATE_EPOCH (default 0) stamps every file and the config; base blobs are cached in VOX_CACHE_DIR.",
             "Registry credentials come from Docker's config.json (DOCKER_CONFIG) and its credential helpers; VOX_CA_BUNDLE adds a CA.",
+            "Exit codes: 0 built (and pushed); 1 failure (stale lock under --locked/--frozen, registry refusal, verification); 2 usage.",
           ].join("\n"),
           load: () => import("./deploy.ts").then((m) => m.deployBuildCommand),
         },
