@@ -7,6 +7,7 @@ import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
 import { createFetch, type Fetch } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
+import type { Env } from "../io/mod.ts";
 import { createProvider, type ProviderSettings, type ReleaseProvider, resolveProviderSettings } from "../providers/mod.ts";
 import { loadTrustedKeys } from "../release/mod.ts";
 
@@ -20,16 +21,21 @@ export interface NetworkSeams {
 
 /** Provider flags (`--provider --repo --base-url --github-api-url --trusted-key`) and env, resolved once. */
 export async function networkSeams(args: ParsedArgs, context: CommandContext, overrides: { baseUrlFlag?: string } = {}): Promise<NetworkSeams> {
-  const caBundlePath = context.env.get("VOX_CA_BUNDLE");
-  const caBundle = caBundlePath
-    ? await readFile(caBundlePath, "utf8").catch((error: NodeJS.ErrnoException) => {
-        throw new VoxError("E_CA_BUNDLE", `Cannot read VOX_CA_BUNDLE=${caBundlePath}: ${error.code ?? error.message}`, { hint: "Point it at a PEM file, or unset it.", exitCode: 2 });
-      })
-    : undefined;
-  const fetch = createFetch(context.env, caBundle ? { caBundle } : {});
+  const fetch = await networkFetch(context.env);
   const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
   const trustedKeys = await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f)));
   const settings = resolveProviderSettings({ provider: args.string("provider"), repo: args.string("repo"), baseUrl: args.string(overrides.baseUrlFlag ?? "base-url"), apiBaseUrl: args.string("github-api-url") }, context.env);
   const provider = createProvider(settings, { fetch, sleep, env: context.env, clock: context.clock, trustedKeys, warn: (m) => context.out.stderr(`${m}\n`) });
   return { fetch, sleep, trustedKeys, settings, provider };
+}
+
+/** `fetch` with proxies and the extra CA of `VOX_CA_BUNDLE` applied: the transport every network command uses. */
+export async function networkFetch(env: Env): Promise<Fetch> {
+  const caBundlePath = env.get("VOX_CA_BUNDLE");
+  const caBundle = caBundlePath
+    ? await readFile(caBundlePath, "utf8").catch((error: NodeJS.ErrnoException) => {
+        throw new VoxError("E_CA_BUNDLE", `Cannot read VOX_CA_BUNDLE=${caBundlePath}: ${error.code ?? error.message}`, { hint: "Point it at a PEM file, or unset it.", exitCode: 2 });
+      })
+    : undefined;
+  return createFetch(env, caBundle ? { caBundle } : {});
 }

@@ -1,13 +1,11 @@
 // Private to commands/: the registry client a packaging command uses, from flags and environment in one place:
 // Docker credentials, VOX_CA_BUNDLE, proxies, --insecure and VOX_REGISTRY_MIRRORS.
 
-import { readFile } from "node:fs/promises";
 import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
 import { type Mirror, mirroredSource, parseMirrors } from "../deploy/mod.ts";
-import { createFetch } from "../download/mod.ts";
-import { VoxError } from "../errors/mod.ts";
 import { parseReference } from "../oci/mod.ts";
 import { createRegistryClient, dockerConfigCredentials, type RegistryClient } from "../oci/remote/mod.ts";
+import { networkFetch } from "./_network.ts";
 
 export type PackagingRegistry = RegistryClient & { readonly mirrors: ReadonlyMap<string, Mirror> };
 
@@ -22,14 +20,8 @@ export async function registryClient(args: ParsedArgs, context: CommandContext, 
   const mirrorsOf = (names: readonly string[]) => names.flatMap((name) => (mirrors.has(name) ? [mirrors.get(name)!.host] : []));
   const plainMirrors = [...mirrors.values()].filter((m) => m.plainHttp).map((m) => m.host);
   const insecure = [...plainMirrors, ...(args.flag("insecure") ? [...registries, ...mirrorsOf(registries)] : [])];
-  const caPath = context.env.get("VOX_CA_BUNDLE");
-  const caBundle = caPath
-    ? await readFile(caPath, "utf8").catch((error: NodeJS.ErrnoException) => {
-        throw new VoxError("E_CA_BUNDLE", `Cannot read VOX_CA_BUNDLE=${caPath}: ${error.code ?? error.message}`, { hint: "Point it at a PEM file, or unset it.", exitCode: 2 });
-      })
-    : undefined;
   const client = createRegistryClient({
-    fetch: createFetch(context.env, caBundle ? { caBundle } : {}),
+    fetch: await networkFetch(context.env),
     credentials: dockerConfigCredentials({ env: context.env, spawner: context.spawner }),
     insecure,
     userAgent: "vox",

@@ -11,6 +11,7 @@ import { usageError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { formatReference, openLayout, parsePlatform, parseReference } from "../oci/mod.ts";
 import { collectInputs, loadProject, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
+import { parseSourceDateEpoch } from "../release/mod.ts";
 import { registryClient } from "./_registry.ts";
 
 export const lockCommand: Handler = async (args, context) => {
@@ -40,7 +41,8 @@ export const deployBuildCommand: Handler = async (args, context) => {
     ...(platforms.length > 0 ? { platforms } : {}),
     locked: args.flag("locked"),
     frozen: args.flag("frozen"),
-    sourceDateEpoch: sourceDateEpoch(context),
+    // Default 0: an image digest should change with content, not with when or where it was built.
+    sourceDateEpoch: parseSourceDateEpoch(context.env.get("SOURCE_DATE_EPOCH") || undefined) ?? 0,
   }, {
     ...(registry ? { registry } : {}),
     cacheDir: cacheDir(context),
@@ -96,14 +98,6 @@ function parseOutput(text: string | undefined, where: { cwd: string; root: strin
   const match = /^oci:(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(text);
   if (!match) throw usageError("E_USAGE", `Cannot use --output ${text}: expected oci:<dir>[:<tag>]`, "For example --output oci:dist/image:1.0.0");
   return { dir: resolve(where.cwd, match[1]!), tag: match[2] ?? fallbackTag };
-}
-
-/** SOURCE_DATE_EPOCH, else 0: an image digest should change with content, not with when or where it was built. */
-function sourceDateEpoch(context: CommandContext): number {
-  const text = context.env.get("SOURCE_DATE_EPOCH");
-  if (text === undefined || text === "") return 0;
-  if (!/^\d+$/.test(text)) throw usageError("E_USAGE", `Cannot use SOURCE_DATE_EPOCH=${text}: expected whole seconds since 1970`, "Unset it, or set it to e.g. $(git log -1 --format=%ct)");
-  return Number(text);
 }
 
 function cacheDir(context: CommandContext): string {

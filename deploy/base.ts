@@ -139,7 +139,10 @@ export async function materializeBase(ref: Reference, manifestDigest: Digest, st
   if (config.rootfs.diff_ids.length !== document.manifest.layers.length) {
     throw new VoxError("E_BASE", `Cannot use base ${manifestDigest}: it has ${document.manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`, { hint: "The base image is malformed; pick another" });
   }
-  for (const layer of document.manifest.layers) await fetchInto(stores, ref, layer, "layer");
+  // Layers are only copied, never parsed: one the output already holds needs no read at all (a push re-verifies it).
+  for (const layer of document.manifest.layers) {
+    if (!(await stores.output.hasBlob(layer.digest as Digest))) await fetchInto(stores, ref, layer, "layer");
+  }
   return { manifestDigest, manifest: document.manifest, config };
 }
 

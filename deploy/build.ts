@@ -9,6 +9,7 @@ import {
   buildLayer,
   canonicalJson,
   EMPTY_CONFIG,
+  formatPlatform,
   type Descriptor,
   type Digest,
   type Document,
@@ -102,7 +103,7 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
   const facts = await projectFacts(project, seams.spawner, baseReference);
   const images = [];
   for (const platform of platforms) {
-    const key = platformKey(platform);
+    const key = formatPlatform(platform);
     const base = bases.get(key);
     const annotations = imageAnnotations({ ...facts, ...(base ? { baseDigest: base.manifestDigest } : {}) });
     const { config, manifest } = assembleImage({
@@ -119,7 +120,7 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
   }
   const index = assembleIndex(images.map((image) => image.manifest.descriptor), imageAnnotations({ ...facts, ...(lock.base ? { baseDigest: lock.base.digest } : {}) }));
   await output.writeBlob(index.bytes, index.descriptor.digest as Digest);
-  const referrers = await attach(index.descriptor, { project, inputs, lock, bases, facts, created, platforms, options, seams, output });
+  const referrers = await attach(index.descriptor, { inputs, lock, bases, facts, created, platforms, options, seams, output });
   await output.putIndexEntry(index.descriptor, options.tag);
   return {
     indexDigest: index.descriptor.digest as Digest,
@@ -162,7 +163,7 @@ async function checkLock(project: Project, inputs: InputSet[], options: BuildOpt
  */
 function selectPlatforms(declared: readonly string[], requested: readonly string[] | undefined, manifestPath: string): Platform[] {
   const wanted = requested ?? declared;
-  const unknown = wanted.filter((p) => !declared.includes(platformKey(parsePlatform(p))));
+  const unknown = wanted.filter((p) => !declared.includes(formatPlatform(parsePlatform(p))));
   if (unknown.length > 0) {
     throw usageError("E_PLATFORM", `Cannot build ${unknown.join(", ")}: not in deploy.platforms of ${manifestPath} (${declared.join(", ")})`, "Add it to `platforms` under [deploy], run `vox lock`, then build again");
   }
@@ -186,8 +187,8 @@ async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Pa
   if (!lock.base) return bases;
   const ref = parseReference(lock.base.reference);
   for (const platform of platforms) {
-    const entry = lock.base.platforms.find((p) => p.platform === platformKey(platform))!;
-    bases.set(platformKey(platform), await materializeBase(ref, entry.digest as Digest, stores));
+    const entry = lock.base.platforms.find((p) => p.platform === formatPlatform(platform))!;
+    bases.set(formatPlatform(platform), await materializeBase(ref, entry.digest as Digest, stores));
   }
   return bases;
 }
@@ -253,7 +254,6 @@ async function projectFacts(project: Project, spawner: Spawner, baseReference: s
 }
 
 interface AttachContext {
-  project: Project;
   inputs: InputSet[];
   lock: VoxLock;
   bases: Map<string, BaseImage>;
@@ -286,7 +286,7 @@ async function attach(subject: Descriptor, context: AttachContext): Promise<Docu
     subject: { name: facts.title, digest: subject.digest },
     externalParameters: {
       project: facts.title,
-      platforms: context.platforms.map(platformKey),
+      platforms: context.platforms.map(formatPlatform),
       ...(facts.source ? { source: facts.source } : {}),
       ...(facts.revision ? { revision: facts.revision } : {}),
       locked: Boolean(context.options.locked || context.options.frozen),
@@ -314,10 +314,6 @@ async function attach(subject: Descriptor, context: AttachContext): Promise<Docu
 /** The platform manifest's content hash: canonical JSON of the validated [deploy] table. */
 function platformManifestHash(project: Project): Digest {
   return sha256Digest(canonicalJson(project.manifest.deploy ?? {}));
-}
-
-function platformKey(platform: Platform): string {
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/");
 }
 
 function rfc3339(epochSeconds: number): string {

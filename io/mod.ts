@@ -1,4 +1,4 @@
-// Side effects behind narrow interfaces: environment, clock, process spawning, output streams.
+// Side effects behind narrow interfaces: environment, clock, process spawning, output streams; bounded concurrency.
 // Owns the real implementations and the in-memory ones unit tests pass in; nothing here knows about vox.
 
 export { type Env, mapEnv, processEnv } from "./env.ts";
@@ -6,3 +6,4 @@ export { type Clock, fixedClock, systemClock } from "./clock.ts";
 export { nodeSpawner, type SpawnOptions, type SpawnResult, type Spawner } from "./spawn.ts";
 export { bufferOutput, type Output, processOutput } from "./output.ts";
 export { writeFileAtomic } from "./atomic.ts";
+export { mapLimit } from "./pool.ts";

@@ -64,10 +64,13 @@ export class Layout implements BlobSource {
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Stores bytes under their sha256 (write beside, then rename); returns the digest. */
+  /**
+   * Stores bytes under their digest (write beside, then rename) and returns it. With `expected`, the bytes are
+   * checked against it (hashed once, in its algorithm); without, their sha256 names them.
+   */
   async writeBlob(bytes: Uint8Array, expected?: Digest): Promise<Digest> {
-    const digest = sha256Digest(bytes);
     if (expected !== undefined) verifyDigest(bytes, expected, `blob ${expected}`);
+    const digest = expected ?? sha256Digest(bytes);
     const path = this.blobPath(digest);
     if (!(await exists(path))) await writeFileAtomic(path, bytes, { mode: 0o444 });
     return digest;

@@ -7,6 +7,7 @@ import { constants } from "node:fs";
 import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, join, posix, relative, sep } from "node:path";
 import { VoxError } from "../errors/mod.ts";
+import { mapLimit } from "../io/mod.ts";
 import type { Digest } from "../oci/digest.ts";
 import { LOCK_FILE } from "./lock.ts";
 
@@ -254,24 +255,4 @@ function inputError(from: string, why: string, hint: string, cause?: unknown): V
 
 function errnoOf(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the order of `items`. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index]!);
-      } catch (error) {
-        failed = true; // the first error wins; the other workers stop taking items
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -99,12 +99,25 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * `SOURCE_DATE_EPOCH` as seconds, or undefined when unset; anything but whole seconds is a usage error. Release
+ * archives and images read it alike and differ only in their default.
+ *
+ * @example
+ * ```ts
+ * parseSourceDateEpoch("1700000000"); // 1700000000
+ * ```
+ */
+export function parseSourceDateEpoch(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(value)) throw new VoxError("E_SOURCE_DATE_EPOCH", `Cannot use SOURCE_DATE_EPOCH=${value}: not a whole number of seconds`, { hint: "Unset it, or set it to e.g. $(git log -1 --format=%ct).", exitCode: 2 });
+  return Number(value);
+}
+
 /** `SOURCE_DATE_EPOCH` when set (validated), else the time of the checkout's last commit. */
 export async function resolveSourceDateEpoch(value: string | undefined, root: string, spawner: Spawner): Promise<number> {
-  if (value !== undefined) {
-    if (!/^\d{1,12}$/.test(value)) throw new VoxError("E_SOURCE_DATE_EPOCH", `Cannot use SOURCE_DATE_EPOCH=${value}: not a whole number of seconds`, { hint: "Unset it, or set it to e.g. $(git log -1 --format=%ct).", exitCode: 2 });
-    return Number(value);
-  }
+  const explicit = parseSourceDateEpoch(value);
+  if (explicit !== undefined) return explicit;
   const git = await spawner.run(["git", "-C", root, "log", "-1", "--format=%ct"]);
   const epoch = git.stdout.trim();
   if (git.code === 0 && /^\d+$/.test(epoch)) return Number(epoch);

@@ -1,7 +1,7 @@
 // Release artifacts: compile per target, archive reproducibly, checksum, sign, smoke-test and verify.
 // Owns the release contract's procedures; names and targets come from the policy, bytes from archive/ and integrity/.
 
-export { type BuiltArtifact, ensureWritableDir, releaseBuild, type ReleaseBuildOptions, type ReleaseBuildReport, resolveSourceDateEpoch } from "./build.ts";
+export { type BuiltArtifact, ensureWritableDir, parseSourceDateEpoch, releaseBuild, type ReleaseBuildOptions, type ReleaseBuildReport, resolveSourceDateEpoch } from "./build.ts";
 export { listReleaseArchives, writeReleaseChecksums } from "./checksums.ts";
 export { buildFromSource, checkoutVersion, compileExecutable, resolveBun } from "./compile.ts";
 export { type Acquired, acquireExecutable, acquireLocalExecutable, isVerificationFailure } from "./acquire.ts";

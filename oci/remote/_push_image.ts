@@ -2,7 +2,7 @@ import { VoxError } from "../../errors/mod.ts";
 import { type Digest, verifyDigest } from "../digest.ts";
 import type { Reference } from "../reference.ts";
 import { type Descriptor, parseDocument } from "../types.ts";
-import { mapLimit } from "./_pool.ts";
+import { mapLimit } from "../../io/mod.ts";
 import type { BlobSource, PushImageOptions, RegistryClient } from "./client.ts";
 
 /** Indexes of indexes are legal but rare; a cycle or a pathological nesting stops here. */
