@@ -280,7 +280,7 @@ describe("crash safety and locking", () => {
       child.on("exit", (status) => resolve({ status, stderr }));
     });
     assert.equal(second.status, 1);
-    assert.match(second.stderr, new RegExp(`another vox upgrade \\(pid ${first.pid}\\) holds`));
+    assert.match(second.stderr, new RegExp(`another vox process \\(pid ${first.pid}\\) holds`));
     assert.equal(versionOf(bin), "vox 0.1.0", "the waiting upgrade swapped nothing");
     first.kill("SIGKILL");
     await new Promise((r) => first.on("exit", r));

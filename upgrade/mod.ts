@@ -2,6 +2,6 @@
 // rollback, channels, anti-rollback state and package-manager guards. Owns the steps; commands/upgrade.ts the CLI.
 
 export { managedBy } from "./guards.ts";
-export { acquireLock, readTrustState, type TrustState, writeTrustState } from "./state.ts";
+export { readTrustState, type TrustState, writeTrustState } from "./state.ts";
 export { cleanLeftovers, previousPath, swapIn, swapWithPrevious } from "./swap.ts";
 export { type Checkpoint, indexSerialGuard, upgrade, type UpgradeDeps, type UpgradeReport, type UpgradeRequest, type UpgradeStatus } from "./upgrade.ts";

@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { managedBy } from "./guards.ts";
-import { acquireLock, readTrustState, writeTrustState } from "./state.ts";
-
-const noSleep = async () => {};
-
-test("acquireLock() is exclusive, names the live holder after the wait, and takes over a dead holder's lock", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vox-state-"));
-  const lock = await acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => true });
-  assert.equal(readFileSync(join(dir, "upgrade.lock"), "utf8"), `${process.pid}\n`);
-  await assert.rejects(acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => true }), new RegExp(`another vox upgrade \\(pid ${process.pid}\\) holds`));
-  const takeover = await acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => false });
-  await takeover.release();
-  await lock.release();
-  const again = await acquireLock(dir, { waitMs: 0, sleep: noSleep, isAlive: () => true });
-  await again.release();
-});
+import { readTrustState, writeTrustState } from "./state.ts";
 
 test("readTrustState() starts empty and round-trips what writeTrustState() stored; a damaged file reads as empty", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vox-state-"));
