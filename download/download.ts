@@ -98,7 +98,8 @@ interface TransferState {
 }
 
 async function transfer(url: string, file: FileHandle, state: TransferState, options: DownloadOptions, deps: DownloadDeps, deadline: number): Promise<void> {
-  const headers: Record<string, string> = { ...options.headers };
+  // The bytes hashed must be the bytes the server holds: no transparent decompression by the runtime.
+  const headers: Record<string, string> = { "accept-encoding": "identity", ...options.headers };
   if (state.received > 0) {
     headers.range = `bytes=${state.received}-`;
     if (state.etag) headers["if-range"] = state.etag;
@@ -108,6 +109,15 @@ async function transfer(url: string, file: FileHandle, state: TransferState, opt
   state.finalUrl = redactUrl(response.url || url);
   const resumed = response.status === 206;
   if (response.status !== 200 && !resumed) throw statusError(response, url);
+  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity" && encoding !== "") {
+    controller.abort();
+    throw new DownloadError("E_DOWNLOAD_ENCODING", `Cannot download ${redactUrl(url)}: the server sent it with Content-Encoding: ${encoding}, though identity was asked for`, {
+      url: redactUrl(url),
+      temporary: false,
+      hint: "Release files must be served byte for byte; turn off compression for them on the server or mirror (nginx: gzip off).",
+    });
+  }
   if (resumed) {
     const start = /^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1];
     if (Number(start) !== state.received) throw new DownloadError("E_DOWNLOAD_RANGE", `Cannot resume ${redactUrl(url)}: asked for byte ${state.received}, got ${response.headers.get("content-range")}`, { url: redactUrl(url), temporary: false });
@@ -143,9 +153,18 @@ async function transfer(url: string, file: FileHandle, state: TransferState, opt
   }
 }
 
-/** Follows redirects by hand: never from https to http, and credentials stay with the host they were meant for. */
+/** Only these are fetched: `file:`, `data:` or a cloud SDK's scheme would read what no server vouched for. */
+const WEB_SCHEMES = new Set(["http:", "https:"]);
+
+/**
+ * Follows redirects by hand: only to http(s), never from https to http, and credentials stay with the host they
+ * were meant for.
+ */
 async function follow(url: string, headers: Record<string, string>, signal: AbortSignal, fetcher: Fetch): Promise<Response> {
   let current = new URL(url);
+  if (!WEB_SCHEMES.has(current.protocol)) {
+    throw new DownloadError("E_DOWNLOAD_SCHEME", `Cannot download ${redactUrl(url)}: only http and https URLs are fetched`, { url: redactUrl(url), temporary: false, hint: "Pass an https:// base URL (or http:// for a mirror on a trusted network)." });
+  }
   let sending = headers;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const response = await fetcher(current.toString(), { headers: sending, redirect: "manual", signal });
@@ -157,6 +176,13 @@ async function follow(url: string, headers: Record<string, string>, signal: Abor
     const location = response.headers.get("location");
     if (!location) throw new DownloadError("E_DOWNLOAD_REDIRECT", `Cannot download ${redactUrl(url)}: a ${response.status} redirect without a Location`, { url: redactUrl(url), temporary: false });
     const next = new URL(location, current);
+    if (!WEB_SCHEMES.has(next.protocol)) {
+      throw new DownloadError("E_DOWNLOAD_INSECURE_REDIRECT", `Cannot download ${redactUrl(url)}: it redirects to a ${next.protocol.replace(":", "")}: URL`, {
+        url: redactUrl(url),
+        temporary: false,
+        hint: "Only http(s) redirects are followed; the server or mirror is misconfigured or hostile.",
+      });
+    }
     if (current.protocol === "https:" && next.protocol !== "https:") {
       throw new DownloadError("E_DOWNLOAD_INSECURE_REDIRECT", `Cannot download ${redactUrl(url)}: it redirects from https to ${next.protocol.replace(":", "")} (${redactUrl(next.toString())})`, {
         url: redactUrl(url),

@@ -59,6 +59,13 @@ function faultServer(): { server: Server; requests: IncomingMessage[]; counters:
         return;
       case "/404":
         return void res.writeHead(404).end();
+      case "/gzipped":
+        res.writeHead(200, { "content-length": 10, "content-encoding": "gzip" });
+        return void res.end(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]));
+      case "/to-file":
+        return void res.writeHead(302, { location: "file:///etc/passwd" }).end();
+      case "/to-s3":
+        return void res.writeHead(302, { location: "s3://bucket/vox.tar.gz" }).end();
       case "/to-other":
         return void res.writeHead(302, { location: `http://127.0.0.1:${(other.address() as AddressInfo).port}/ok` }).end();
       default:
@@ -142,6 +149,20 @@ describe("downloadToFile()", () => {
     await downloadToFile(`${base}/to-other`, join(dir, "other"), { maxBytes: 1 << 20, headers: { authorization: "Bearer secret" }, expectedSha256: sha }, deps);
     assert.equal(main.requests.at(-1)!.headers.authorization, "Bearer secret");
     assert.equal(otherRequests.at(-1)!.headers.authorization, undefined);
+  });
+
+  test("asks for identity encoding and refuses an encoded body at once instead of retrying it as truncated", async () => {
+    await assert.rejects(downloadToFile(`${base}/gzipped`, join(dir, "gz"), { maxBytes: 1 << 20 }, deps), (e: Error & { code?: string }) => e.code === "E_DOWNLOAD_ENCODING" && /Content-Encoding: gzip/.test(e.message));
+    assert.equal(main.counters.get("/gzipped"), 1);
+    assert.equal(main.requests.find((r) => r.url === "/gzipped")!.headers["accept-encoding"], "identity");
+  });
+
+  test("follows redirects only to http(s): file: and s3: targets are refused, and so is a file: URL to start with", async () => {
+    for (const path of ["/to-file", "/to-s3"]) {
+      await assert.rejects(downloadToFile(`${base}${path}`, join(dir, "scheme"), { maxBytes: 1 << 20 }, deps), (e: Error & { code?: string }) => e.code === "E_DOWNLOAD_INSECURE_REDIRECT" && /redirects to a (file|s3): URL/.test(e.message));
+    }
+    await assert.rejects(downloadToFile("file:///etc/passwd", join(dir, "scheme"), { maxBytes: 1 << 20 }, deps), (e: Error & { code?: string }) => e.code === "E_DOWNLOAD_SCHEME");
+    assert.ok(!existsSync(join(dir, "scheme")));
   });
 
   test("refuses a redirect from https to http", async () => {
