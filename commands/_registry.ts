@@ -1,10 +1,12 @@
 // Private to commands/: the registry client a packaging command uses, from flags and environment in one place:
-// Docker credentials, VOX_CA_BUNDLE, proxies, --insecure and VOX_REGISTRY_MIRRORS.
+// Docker credentials, VOX_CA_BUNDLE, proxies, --insecure, VOX_REGISTRY_MIRRORS and VOX_REGISTRY_IDLE_TIMEOUT_MS.
 
 import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
 import { type Mirror, mirroredSource, parseMirrors } from "../deploy/mod.ts";
 import { parseReference } from "../oci/mod.ts";
-import { createRegistryClient, dockerConfigCredentials, type RegistryClient } from "../oci/remote/mod.ts";
+import { usageError } from "../errors/mod.ts";
+import type { Env } from "../io/mod.ts";
+import { createRegistryClient, dockerConfigCredentials, formatRegistryEvent, type RegistryClient, type Timeouts } from "../oci/remote/mod.ts";
 import { networkFetch } from "./_network.ts";
 
 export type PackagingRegistry = RegistryClient & { readonly mirrors: ReadonlyMap<string, Mirror> };
@@ -24,7 +26,21 @@ export async function registryClient(args: ParsedArgs, context: CommandContext, 
     fetch: await networkFetch(context.env),
     credentials: dockerConfigCredentials({ env: context.env, spawner: context.spawner }),
     insecure,
+    timeouts: registryTimeouts(context.env),
     userAgent: "vox",
+    // Retries, and above all Retry-After waits, would otherwise look like a hang.
+    onEvent: (event) => {
+      const line = formatRegistryEvent(event);
+      if (line) context.out.stderr(`${line}\n`);
+    },
   });
   return Object.assign(mirroredSource(client, mirrors), { mirrors });
+}
+
+/** `VOX_REGISTRY_IDLE_TIMEOUT_MS`: the longest silence tolerated mid-answer (slow links raise it, tests lower it). */
+function registryTimeouts(env: Env): Partial<Timeouts> {
+  const text = env.get("VOX_REGISTRY_IDLE_TIMEOUT_MS");
+  if (text === undefined || text === "") return {};
+  if (!/^[1-9]\d*$/.test(text)) throw usageError("E_ENV", `Cannot use VOX_REGISTRY_IDLE_TIMEOUT_MS=${text}: not a whole number of milliseconds`, "Set it to e.g. 60000, or unset it for the default (30000)");
+  return { idleMs: Number(text) };
 }

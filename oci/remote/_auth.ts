@@ -1,5 +1,7 @@
 import { Buffer } from "node:buffer";
 import { type Fetch, redactUrl } from "../../download/mod.ts";
+import { readLimited } from "./_body.ts";
+import { type Answer, exchange, isRedirect, type Timeouts } from "./_http.ts";
 import { type Challenge, parseChallenges } from "./challenge.ts";
 import type { Credential, Credentials } from "./credentials.ts";
 import { RegistryError, registryErrorFromResponse } from "./errors.ts";
@@ -11,6 +13,7 @@ export interface AuthSettings {
   fetch: Fetch;
   credentials: Credentials;
   userAgent: string;
+  timeouts: Timeouts;
   /** Whether the registry host may be spoken to over plain HTTP (then so may a token realm on the same host). */
   isInsecure(registry: string): boolean;
 }
@@ -79,11 +82,19 @@ export class Authenticator {
     // The challenge may name scopes we did not think of (or fewer); ask for both.
     const wanted = [...new Set([...scopes, ...(challenge.params.scope?.split(" ").filter(Boolean) ?? [])])];
     this.requestedScopes.push(wanted);
-    const response = credential && "identityToken" in credential ? await this.#refreshTokenRequest(realm, challenge, wanted, credential.identityToken) : await this.#tokenRequest(realm, challenge, wanted, credential);
     const what = `get a token for ${registry} from ${redactUrl(realm.toString())}`;
-    if (!response.ok) throw await registryErrorFromResponse(response, { method: "GET", url: realm.toString(), what, host: registry });
-    const text = await response.text();
-    if (text.length > MAX_TOKEN_BODY) throw this.#refuse(registry, realm, "the token answer is too large");
+    const request = { deadline: Date.now() + this.#settings.timeouts.totalMs, what };
+    const refresh = credential && "identityToken" in credential ? credential.identityToken : undefined;
+    const answer = refresh !== undefined ? await this.#refreshTokenRequest(realm, challenge, wanted, refresh, request) : await this.#tokenRequest(realm, challenge, wanted, credential, request);
+    if (isRedirect(answer.status)) {
+      void answer.body?.cancel().catch(() => {});
+      throw this.#refuse(registry, realm, `its token service redirected the request to ${redactUrl(answer.headers.get("location") ?? "(nowhere)")}; vox follows no redirect with a refresh token, nor more than 5`);
+    }
+    if (answer.status < 200 || answer.status > 299) throw await registryErrorFromResponse(answer, { method: refresh !== undefined ? "POST" : "GET", url: realm.toString(), what, host: registry });
+    // Streamed and capped: an endless answer costs us 1 MiB, not memory without bound.
+    const { bytes, overflow } = await readLimited(answer, MAX_TOKEN_BODY);
+    if (overflow) throw this.#refuse(registry, realm, `the token answer is larger than ${MAX_TOKEN_BODY >> 20} MiB`);
+    const text = new TextDecoder().decode(bytes);
     let body: { token?: unknown; access_token?: unknown };
     try {
       body = JSON.parse(text) as typeof body;
@@ -96,26 +107,42 @@ export class Authenticator {
     return token;
   }
 
-  #tokenRequest(realm: URL, challenge: Challenge, scopes: readonly string[], credential: Credential | undefined): Promise<Response> {
+  /** GET with basic auth; redirects are followed, the password only ever sent to the realm's own origin. */
+  #tokenRequest(realm: URL, challenge: Challenge, scopes: readonly string[], credential: Credential | undefined, request: { deadline: number; what: string }): Promise<Answer> {
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
     for (const scope of scopes) url.searchParams.append("scope", scope);
-    const headers: Record<string, string> = { "user-agent": this.#settings.userAgent };
+    let authorization: { origin: string; header: string } | undefined;
     if (credential && "username" in credential) {
       url.searchParams.set("account", credential.username);
-      headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`;
+      authorization = { origin: realm.origin, header: `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}` };
     }
-    return this.#settings.fetch(url.toString(), { method: "GET", headers });
+    return exchange(this.#settings.fetch, {
+      ...request,
+      method: "GET",
+      url: url.toString(),
+      headers: { "user-agent": this.#settings.userAgent },
+      ...(authorization ? { authorization } : {}),
+      follow: true,
+      timeouts: this.#settings.timeouts,
+    });
   }
 
-  /** An identity token is an OAuth2 refresh token: exchanged by POST, as `docker login` tokens are. */
-  #refreshTokenRequest(realm: URL, challenge: Challenge, scopes: readonly string[], refreshToken: string): Promise<Response> {
+  /**
+   * An identity token is an OAuth2 refresh token: exchanged by POST, as `docker login` tokens are. The token is in
+   * the body, which a followed redirect would send on wherever it points: a redirect is refused instead.
+   */
+  #refreshTokenRequest(realm: URL, challenge: Challenge, scopes: readonly string[], refreshToken: string, request: { deadline: number; what: string }): Promise<Answer> {
     const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "vox", scope: scopes.join(" ") });
     if (challenge.params.service) form.set("service", challenge.params.service);
-    return this.#settings.fetch(realm.toString(), {
+    return exchange(this.#settings.fetch, {
+      ...request,
       method: "POST",
+      url: realm.toString(),
       headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": this.#settings.userAgent },
       body: form.toString(),
+      follow: false,
+      timeouts: this.#settings.timeouts,
     });
   }
 

@@ -4,7 +4,7 @@ import { concat } from "../../archive/mod.ts";
  * Reads a response body but never more than `max` bytes: a hostile or broken server cannot make us buffer
  * more than the size we expected. `overflow` says the body went on past `max` (the rest is cancelled, not read).
  */
-export async function readLimited(response: Response, max: number): Promise<{ bytes: Uint8Array; overflow: boolean }> {
+export async function readLimited(response: { body: ReadableStream<Uint8Array> | null }, max: number): Promise<{ bytes: Uint8Array; overflow: boolean }> {
   if (!response.body) return { bytes: new Uint8Array(), overflow: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -3,7 +3,6 @@ import { type Digest, sha256Digest, verifyDigest } from "../digest.ts";
 import { MANIFEST_ACCEPT } from "../media_types.ts";
 import { formatReference, type Reference } from "../reference.ts";
 import { type ParsedDocument, parseDocument } from "../types.ts";
-import { readLimited } from "./_body.ts";
 import { apiPath, pullScope, pushScope, type Session } from "./_session.ts";
 
 /** Manifests are small; the OCI spec suggests registries accept at least 4 MiB, and we read no more. */
@@ -29,9 +28,10 @@ export async function getManifest(session: Session, ref: Reference): Promise<Fet
     scopes: [pullScope(ref.repository)],
     headers: { accept: MANIFEST_ACCEPT },
     ok: [200],
+    maxBody: MAX_MANIFEST_BYTES,
     what,
   });
-  const { bytes, overflow } = await readLimited(response, MAX_MANIFEST_BYTES);
+  const { bytes, overflow } = response;
   if (overflow) throw new VoxError("E_MANIFEST_SIZE", `Cannot ${what}: it is larger than ${MAX_MANIFEST_BYTES} bytes`, { hint: "Refusing an oversized manifest" });
   // A pinned digest is the contract; the registry's own Docker-Content-Digest is checked too when it sends one.
   if (ref.digest !== undefined) verifyDigest(bytes, ref.digest, `manifest ${formatReference(ref)}`);
@@ -59,7 +59,6 @@ export async function putManifest(session: Session, target: Reference, manifest:
     ok: [200, 201],
     what,
   });
-  void response.body?.cancel().catch(() => {});
   const served = response.headers.get("docker-content-digest");
   if (served && served !== digest) {
     throw new VoxError("E_DIGEST_MISMATCH", `Cannot ${what}: the registry stored it as ${served}, not ${digest}`, { hint: "The registry rewrote the manifest; it cannot be trusted to serve it by digest" });

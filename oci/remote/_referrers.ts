@@ -3,7 +3,6 @@ import { canonicalJson } from "../canonical_json.ts";
 import { type Digest, parseDigest, sha256Digest } from "../digest.ts";
 import { MediaType } from "../media_types.ts";
 import { type Descriptor, type Index, parseDocument } from "../types.ts";
-import { readLimited } from "./_body.ts";
 import { apiPath, describe, pullScope, type Repository, type Session } from "./_session.ts";
 import { MAX_MANIFEST_BYTES, putManifest } from "./_manifests.ts";
 import type { BlobSource, RegistryClient } from "./client.ts";
@@ -87,17 +86,17 @@ export async function listReferrers(client: RegistryClient, session: Session, ta
     scopes: [pullScope(repo.repository)],
     headers: { accept: MediaType.ociIndex },
     ok: [200, 404],
+    maxBody: MAX_MANIFEST_BYTES,
     what,
   });
   // Only a 200 carrying an OCI index is the API; a 404 (or a 200 with anything else, e.g. a proxy's page) means "fall back".
   if (response.status === 200 && response.headers.get("content-type")?.split(";")[0]?.trim() === MediaType.ociIndex) {
-    const { bytes, overflow } = await readLimited(response, MAX_MANIFEST_BYTES);
+    const { bytes, overflow } = response;
     if (overflow) throw new VoxError("E_MANIFEST_SIZE", `Cannot ${what}: the answer is larger than ${MAX_MANIFEST_BYTES} bytes`);
     const document = parseDocument(bytes, MediaType.ociIndex, `referrers of ${subject}`);
     if (document.kind !== "index") throw new VoxError("E_OCI_DOCUMENT", `Cannot ${what}: the answer is not an index`);
     return { manifests: keep(document.index.manifests), via: "referrers-api" };
   }
-  void response.body?.cancel().catch(() => {});
   const index = await fallbackIndex(client, repo, referrersTag(subject));
   return { manifests: keep(index?.manifests ?? []), via: "tag-schema" };
 }

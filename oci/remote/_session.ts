@@ -1,14 +1,43 @@
 import { type Fetch, redactUrl } from "../../download/mod.ts";
 import { registryApiHost } from "../reference.ts";
 import { Authenticator } from "./_auth.ts";
+import { readLimited } from "./_body.ts";
+import { type Answer, exchange, type Timeouts } from "./_http.ts";
 import type { Credentials } from "./credentials.ts";
 import { networkError, RegistryError, registryErrorFromResponse } from "./errors.ts";
 
 /** Something the client did worth telling a progress display or a log; the client itself prints nothing. */
 export type RegistryEvent =
-  | { kind: "retry"; method: string; url: string; attempt: number; delayMs: number; reason: string }
+  | {
+      kind: "retry";
+      method: string;
+      url: string;
+      /** What is being retried: "read manifest r.example/app:1". */
+      what: string;
+      attempt: number;
+      delayMs: number;
+      /** Why the attempt failed, without the "Cannot <what>: " prefix. */
+      reason: string;
+      /** The wait is the server's own (Retry-After), not our backoff. */
+      retryAfter: boolean;
+    }
   | { kind: "blob"; registry: string; repository: string; digest: string; outcome: "exists" | "mounted" | "uploaded"; upload?: "monolithic" | "chunked" }
   | { kind: "manifest"; registry: string; repository: string; reference: string; digest: string };
+
+/**
+ * The line a command prints for an event, or undefined for the ones not worth a line (blob and manifest progress).
+ *
+ * @example
+ * ```ts
+ * formatRegistryEvent({ kind: "retry", method: "GET", url, what: "read manifest r.example/app:1", attempt: 1, delayMs: 7000, reason: "the registry answered 429", retryAfter: true });
+ * // "waiting 7 s for read manifest r.example/app:1 (Retry-After; the registry answered 429)"
+ * ```
+ */
+export function formatRegistryEvent(event: RegistryEvent): string | undefined {
+  if (event.kind !== "retry") return undefined;
+  const seconds = Number((event.delayMs / 1000).toFixed(1));
+  return event.retryAfter ? `waiting ${seconds} s for ${event.what} (Retry-After; ${event.reason})` : `retrying ${event.what} in ${seconds} s: ${event.reason}`;
+}
 
 export interface SessionSettings {
   fetch: Fetch;
@@ -16,6 +45,7 @@ export interface SessionSettings {
   insecure: readonly string[];
   attempts: number;
   sleep: (ms: number) => Promise<void>;
+  timeouts: Timeouts;
   userAgent: string;
   onEvent: (event: RegistryEvent) => void;
 }
@@ -33,18 +63,29 @@ export interface ApiRequest {
   body?: Uint8Array;
   /** Statuses returned to the caller; any other becomes a RegistryError. */
   ok: readonly number[];
+  /**
+   * Bytes of an `ok` answer's body to keep (the rest is not read; `overflow` says there was more). The body is
+   * read inside the retry loop, so one cut short is retried like any network failure. Default 0: discarded.
+   */
+  maxBody?: number;
   /** For messages: "read manifest r.example/app:1". */
   what: string;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 5;
+/** An `ok` answer, its body already read (capped at the request's `maxBody`). */
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  bytes: Uint8Array;
+  overflow: boolean;
+}
+
 /** First backoff; doubles per attempt up to the cap. A server's Retry-After wins, up to its own cap. */
 const BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
 const MAX_RETRY_AFTER_MS = 60_000;
 
-/** Auth, retries, redirects and error mapping for every call: the only place that talks to `fetch`. */
+/** Auth, retries, redirects, timeouts and error mapping for every call: the only place that talks to the registry. */
 export class Session {
   readonly settings: SessionSettings;
   readonly auth: Authenticator;
@@ -55,6 +96,7 @@ export class Session {
       fetch: settings.fetch,
       credentials: settings.credentials,
       userAgent: settings.userAgent,
+      timeouts: settings.timeouts,
       isInsecure: (registry) => settings.insecure.includes(registry),
     });
   }
@@ -64,67 +106,87 @@ export class Session {
     return `${this.settings.insecure.includes(registry) ? "http" : "https"}://${registryApiHost(registry)}`;
   }
 
-  /** Sends `request`, answering one auth challenge and retrying temporary failures; returns only `ok` statuses. */
-  async send(request: ApiRequest): Promise<Response> {
+  /**
+   * Sends `request`, answering one auth challenge from the registry itself and retrying temporary failures (body
+   * reads included) within the total timeout; returns only `ok` statuses.
+   */
+  async send(request: ApiRequest): Promise<ApiAnswer> {
     const url = new URL(request.path, this.baseUrl(request.registry)).toString();
+    const deadline = Date.now() + this.settings.timeouts.totalMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#attempt(request, url);
+        return await this.#attempt(request, url, deadline);
       } catch (error) {
         const failure = networkError(error, { method: request.method, url, what: request.what, host: request.registry });
-        if (!failure.temporary || attempt >= this.settings.attempts) throw failure;
         const delayMs = retryDelay(failure, attempt);
-        this.settings.onEvent({ kind: "retry", method: request.method, url: redactUrl(url), attempt, delayMs, reason: failure.message });
+        if (!failure.temporary || attempt >= this.settings.attempts || Date.now() + delayMs >= deadline) throw failure;
+        const reason = failure.message.replace(`Cannot ${request.what}: `, "");
+        this.settings.onEvent({ kind: "retry", method: request.method, url: redactUrl(url), what: request.what, attempt, delayMs, reason, retryAfter: failure.retryAfterSeconds !== undefined });
         await this.settings.sleep(delayMs);
       }
     }
   }
 
-  async #attempt(request: ApiRequest, url: string): Promise<Response> {
+  async #attempt(request: ApiRequest, url: string, deadline: number): Promise<ApiAnswer> {
+    const origin = new URL(this.baseUrl(request.registry)).origin;
     const sent = this.auth.header(request.registry, request.scopes);
-    let response = await this.#exchange(request, url, sent);
-    if (response.status === 401) {
-      const authorization = await this.auth.authorize(request.registry, request.scopes, response.headers.get("www-authenticate"), sent);
+    let answer = await this.#exchange(request, url, { origin, sent, deadline });
+    // Only the registry itself may ask for its credentials; a host it hands us to (blob storage, an upload
+    // service) that wants a login of its own gets nothing, and the request fails below.
+    if (answer.status === 401 && new URL(answer.url).origin === origin) {
+      const authorization = await this.auth.authorize(request.registry, request.scopes, answer.headers.get("www-authenticate"), sent);
       if (authorization !== undefined) {
-        void response.body?.cancel().catch(() => {});
-        response = await this.#exchange(request, url, authorization);
+        void answer.body?.cancel().catch(() => {});
+        answer = await this.#exchange(request, url, { origin, sent: authorization, deadline });
       }
     }
-    if (request.ok.includes(response.status)) return response;
-    throw await registryErrorFromResponse(response, { method: request.method, url, what: request.what, host: request.registry });
+    if (answer.status === 401 && new URL(answer.url).origin !== origin) throw foreignChallenge(request, answer, origin);
+    if (!request.ok.includes(answer.status)) throw await registryErrorFromResponse(answer, { method: request.method, url, what: request.what, host: request.registry });
+    if (!request.maxBody) {
+      void answer.body?.cancel().catch(() => {});
+      return { status: answer.status, headers: answer.headers, bytes: new Uint8Array(), overflow: false };
+    }
+    const { bytes, overflow } = await readLimited(answer, request.maxBody);
+    // A connection that ends cleanly but early is as temporary as one reset mid-body (a decoded body has no comparable length).
+    const declared = Number(answer.headers.get("content-length") ?? Number.NaN);
+    if (!overflow && Number.isFinite(declared) && bytes.byteLength < declared && !answer.headers.get("content-encoding")) {
+      throw new RegistryError("E_REGISTRY_TRUNCATED", `Cannot ${request.what}: the connection closed after ${bytes.byteLength} of ${declared} bytes`, {
+        method: request.method,
+        url: redactUrl(url),
+        status: answer.status,
+        temporary: true,
+      });
+    }
+    return { status: answer.status, headers: answer.headers, bytes, overflow };
   }
 
-  /**
-   * One request, following redirects for reads by hand: blob GETs are often redirected to a storage host, which
-   * must never see the registry's Authorization header, and an https → http redirect is refused.
-   */
-  async #exchange(request: ApiRequest, url: string, authorization: string | undefined): Promise<Response> {
-    // Upload locations may point at another host; only the registry itself gets its credentials.
-    const origin = new URL(this.baseUrl(request.registry)).origin;
-    let current = url;
-    for (let hop = 0; ; hop++) {
-      const headers: Record<string, string> = { "user-agent": this.settings.userAgent, ...request.headers };
-      if (authorization !== undefined && new URL(current).origin === origin) headers.authorization = authorization;
-      const init: RequestInit = { method: request.method, headers, redirect: "manual" };
-      if (request.body !== undefined) init.body = request.body as BodyInit;
-      const response = await this.settings.fetch(current, init);
-      const location = response.headers.get("location");
-      const follows = (request.method === "GET" || request.method === "HEAD") && REDIRECTS.has(response.status) && location;
-      if (!follows || hop >= MAX_REDIRECTS) return response;
-      const next = new URL(location, current);
-      void response.body?.cancel().catch(() => {});
-      if (new URL(current).protocol === "https:" && next.protocol !== "https:") {
-        throw new RegistryError("E_REGISTRY_REDIRECT", `Cannot ${request.what}: the registry redirected from HTTPS to ${redactUrl(next.toString())}`, {
-          method: request.method,
-          url: redactUrl(current),
-          status: response.status,
-          temporary: false,
-          hint: "Refusing a downgrade to plain HTTP; report this to the registry's operator",
-        });
-      }
-      current = next.toString();
-    }
+  /** One request; reads follow redirects (blob GETs often go to a storage host), writes do not. */
+  #exchange(request: ApiRequest, url: string, auth: { origin: string; sent: string | undefined; deadline: number }): Promise<Answer> {
+    return exchange(this.settings.fetch, {
+      method: request.method,
+      url,
+      headers: { "user-agent": this.settings.userAgent, ...request.headers },
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...(auth.sent === undefined ? {} : { authorization: { origin: auth.origin, header: auth.sent } }),
+      follow: request.method === "GET" || request.method === "HEAD",
+      deadline: auth.deadline,
+      timeouts: this.settings.timeouts,
+      what: request.what,
+    });
   }
+}
+
+/** A 401 from another origin than the registry's: permanent, and nothing was sent to it. */
+function foreignChallenge(request: ApiRequest, answer: Answer, origin: string): RegistryError {
+  const foreign = new URL(answer.url).origin;
+  void answer.body?.cancel().catch(() => {});
+  return new RegistryError("E_REGISTRY_AUTH", `Cannot ${request.what}: ${foreign}, where the registry sent this request, asked for credentials`, {
+    method: request.method,
+    url: redactUrl(answer.url),
+    status: 401,
+    temporary: false,
+    hint: `vox sends the credentials of ${request.registry} only to ${origin}, never to a host it redirects to or names for uploads; report this to the registry's operator`,
+  });
 }
 
 function retryDelay(failure: RegistryError, attempt: number): number {

@@ -62,7 +62,6 @@ export async function blobExists(session: Session, repo: Repository, digest: str
     ok: [200, 404],
     what: `check blob ${digest} in ${describe(repo)}`,
   });
-  void response.body?.cancel().catch(() => {});
   return response.status === 200;
 }
 
@@ -95,7 +94,6 @@ async function tryMount(session: Session, repo: Repository, descriptor: Descript
       ok: [201, 202],
       what: `mount blob ${descriptor.digest} from ${from} into ${describe(repo)}`,
     });
-    void response.body?.cancel().catch(() => {});
     return response.status === 201 ? true : uploadLocation(response, session.baseUrl(repo.registry));
   } catch (error) {
     if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) return undefined;
@@ -112,7 +110,6 @@ async function startUpload(session: Session, repo: Repository, digest: string): 
     ok: [202],
     what: `start uploading blob ${digest} to ${describe(repo)}`,
   });
-  void response.body?.cancel().catch(() => {});
   return uploadLocation(response, session.baseUrl(repo.registry));
 }
 
@@ -124,7 +121,7 @@ async function uploadMonolithic(session: Session, repo: Repository, descriptor: 
 async function closeUpload(session: Session, repo: Repository, descriptor: Descriptor, upload: { location: string; body?: Uint8Array; what: string }): Promise<void> {
   const url = new URL(upload.location);
   url.searchParams.set("digest", descriptor.digest);
-  const response = await session.send({
+  await session.send({
     registry: repo.registry,
     method: "PUT",
     path: url.toString(),
@@ -133,7 +130,6 @@ async function closeUpload(session: Session, repo: Repository, descriptor: Descr
     ok: [201],
     what: `${upload.what} blob ${descriptor.digest} to ${describe(repo)}`,
   });
-  void response.body?.cancel().catch(() => {});
 }
 
 /** A fresh upload session, PATCHed `chunkSize` bytes at a time with Content-Range, then closed by PUT ?digest=. */
@@ -152,14 +148,13 @@ async function uploadChunked(state: UploadState, repo: Repository, descriptor: D
       ok: [202],
       what: `upload bytes ${start}-${start + chunk.byteLength - 1} of blob ${descriptor.digest} to ${describe(repo)}`,
     });
-    void response.body?.cancel().catch(() => {});
-    location = uploadLocation(response, session.baseUrl(repo.registry));
+      location = uploadLocation(response, session.baseUrl(repo.registry));
   }
   await closeUpload(session, repo, descriptor, { location, what: "finish uploading" });
 }
 
 /** The absolute upload URL from a `Location` header (registries send relative or absolute ones). */
-function uploadLocation(response: Response, base: string): string {
+function uploadLocation(response: { status: number; headers: Headers }, base: string): string {
   const location = response.headers.get("location");
   if (!location) {
     throw new RegistryError("E_REGISTRY_PROTOCOL", `Cannot upload: the registry answered ${response.status} without a Location header`, {

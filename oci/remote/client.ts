@@ -3,7 +3,7 @@ import { VoxError } from "../../errors/mod.ts";
 import { type Digest, verifyDigest } from "../digest.ts";
 import type { Reference } from "../reference.ts";
 import type { Descriptor } from "../types.ts";
-import { readLimited } from "./_body.ts";
+import { DEFAULT_TIMEOUTS, type Timeouts } from "./_http.ts";
 import { type FetchedManifest, getManifest, putManifest } from "./_manifests.ts";
 import { pushImage } from "./_push_image.ts";
 import { listReferrers, pushReferrer, type Referrers, type ReferrerPushed } from "./_referrers.ts";
@@ -20,8 +20,10 @@ export interface RegistryClientOptions {
   insecure?: readonly string[];
   /** Blob uploads running at once in `pushImage`. Default 4. */
   concurrency?: number;
-  /** Attempts per request for temporary failures (429, 5xx, network), and how to wait. Default 5 attempts, real timers. */
+  /** Attempts per request for temporary failures (429, 5xx, network, timeouts), and how to wait. Default 5 attempts, real timers. */
   retry?: { attempts?: number; sleep?: (ms: number) => Promise<void> };
+  /** Limits on every registry and token request; defaults: connect 15 s, idle 30 s, total 10 min (retries included). */
+  timeouts?: Partial<Timeouts>;
   /** Bytes per PATCH when a registry refuses monolithic uploads. Default 8 MiB. */
   chunkSize?: number;
   /** Default `vox`. */
@@ -70,8 +72,9 @@ export interface RegistryClient {
 }
 
 /**
- * A registry client on the `fetch` seam: bearer/basic auth from `credentials`, retries with backoff, verified reads,
- * HEAD-before-upload, cross-repo mount, monolithic-then-chunked uploads, OCI 1.1 referrers with the tag fallback.
+ * A registry client on the `fetch` seam: bearer/basic auth from `credentials` (sent only to the registry's own origin),
+ * retries with backoff, connect/idle/total timeouts, capped and verified reads, HEAD-before-upload, cross-repo mount,
+ * monolithic-then-chunked uploads, OCI 1.1 referrers with the tag fallback.
  *
  * @example
  * ```ts
@@ -86,6 +89,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     insecure: options.insecure ?? [],
     attempts: Math.max(1, options.retry?.attempts ?? 5),
     sleep: options.retry?.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     userAgent: options.userAgent ?? "vox",
     onEvent: options.onEvent ?? (() => {}),
   });
@@ -117,9 +121,10 @@ async function getBlob(session: Session, repo: Repository, descriptor: Descripto
     // The digest is over the stored bytes; a transparently decompressed body would never match.
     headers: { "accept-encoding": "identity" },
     ok: [200],
+    maxBody: descriptor.size,
     what,
   });
-  const { bytes, overflow } = await readLimited(response, descriptor.size);
+  const { bytes, overflow } = response;
   if (overflow || bytes.byteLength !== descriptor.size) {
     throw new VoxError("E_BLOB_SIZE", `Cannot ${what}: the registry served ${overflow ? "more" : bytes.byteLength} bytes, the descriptor says ${descriptor.size}`, {
       hint: "The registry served different content than the manifest promises; do not use it",

@@ -6,6 +6,7 @@ import { type Digest, sha256Digest } from "../digest.ts";
 import { MediaType } from "../media_types.ts";
 import type { Descriptor } from "../types.ts";
 import { concat } from "../../archive/mod.ts";
+import { formatRegistryEvent, type RegistryEvent } from "./_session.ts";
 import { createRegistryClient, type RegistryClientOptions } from "./client.ts";
 import { staticCredentials } from "./credentials.ts";
 import { RegistryError } from "./errors.ts";
@@ -167,14 +168,16 @@ function blob(content: string): { descriptor: Descriptor; bytes: Uint8Array } {
 }
 
 describe("retries", () => {
-  test("getManifest() waits what a 429's Retry-After says, then succeeds", async () => {
-    const { registry, client, sleeps } = setup();
+  test("getManifest() waits what a 429's Retry-After says, says what it waits for, then succeeds", async () => {
+    const events: RegistryEvent[] = [];
+    const { registry, client, sleeps } = setup({ onEvent: (e) => events.push(e) });
     registry.manifests.set("team/app:1", { bytes: text('{"schemaVersion":2,"manifests":[]}'), mediaType: MediaType.ociIndex });
     let limited = false;
     registry.intercept = () => (limited ? undefined : ((limited = true), new Response("", { status: 429, headers: { "retry-after": "7" } })));
     const fetched = await client.getManifest({ ...REPO, tag: "1" });
     assert.equal(fetched.mediaType, MediaType.ociIndex);
     assert.deepEqual(sleeps, [7000]);
+    assert.deepEqual(events.map(formatRegistryEvent), ["waiting 7 s for read manifest r.example/team/app:1 (Retry-After; the registry answered 429)"]);
   });
 
   test("a 503 on every attempt exhausts the retries with exponential backoff and a temporary RegistryError", async () => {
@@ -267,6 +270,137 @@ describe("auth", () => {
     assert.equal(registry.seen.find((r) => r.url.host === "storage.example")?.headers.get("authorization"), null);
     registry.intercept = (request) => (request.url.host === HOST && request.headers.get("authorization") ? new Response(null, { status: 302, headers: { location: "http://storage.example/blob" } }) : undefined);
     await assert.rejects(client.getBlob(REPO, descriptor), (error: unknown) => error instanceof RegistryError && error.code === "E_REGISTRY_REDIRECT");
+  });
+});
+
+/** A body that sends `first` and then nothing, ever; `pulled` counts the bytes handed out. */
+function stalling(first: Uint8Array, more?: Uint8Array): { body: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  let sent = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(stream) {
+      if (more) {
+        pulled += more.byteLength;
+        stream.enqueue(more);
+        return;
+      }
+      if (sent) return new Promise<void>(() => {});
+      sent = true;
+      pulled += first.byteLength;
+      stream.enqueue(first);
+    },
+  });
+  return { body, pulled: () => pulled };
+}
+
+describe("hostile servers", () => {
+  const storage401 = () => new Response(null, { status: 401, headers: { "www-authenticate": 'Bearer realm="https://evil.example/token",service="evil"' } });
+
+  test("a 401 from the storage host a blob is redirected to is a permanent failure, and nothing is sent to its realm", async () => {
+    const { registry, client, sleeps } = setup();
+    registry.auth = "bearer";
+    const { descriptor } = blob("redirected");
+    registry.intercept = (request) => {
+      if (request.url.host === "storage.example") return storage401();
+      if (request.url.host === HOST && request.url.pathname.endsWith(descriptor.digest) && request.headers.get("authorization")) {
+        return new Response(null, { status: 307, headers: { location: "https://storage.example/blob" } });
+      }
+      return undefined;
+    };
+    await assert.rejects(client.getBlob(REPO, descriptor), (error: unknown) => {
+      assert.ok(error instanceof RegistryError);
+      assert.deepEqual([error.code, error.status, error.temporary], ["E_REGISTRY_AUTH", 401, false]);
+      assert.match(error.message, /https:\/\/storage\.example, where the registry sent this request, asked for credentials/);
+      return true;
+    });
+    assert.deepEqual(registry.seen.filter((r) => r.url.host === "evil.example"), []);
+    assert.equal(registry.seen.find((r) => r.url.host === "storage.example")?.headers.get("authorization"), null);
+    assert.deepEqual(sleeps, []);
+  });
+
+  test("an upload location on another origin that answers 401 fails the push without a login there", async () => {
+    const { registry, client } = setup();
+    registry.auth = "basic";
+    registry.intercept = (request) => {
+      if (request.url.host === "upload.example") return storage401();
+      if (request.method === "POST" && request.headers.get("authorization")) return new Response(null, { status: 202, headers: { location: "https://upload.example/u/1" } });
+      return undefined;
+    };
+    const { bytes, descriptor } = blob("pushed");
+    await assert.rejects(client.pushBlob(REPO, descriptor, { read: async () => bytes }), (error: unknown) => error instanceof RegistryError && error.code === "E_REGISTRY_AUTH" && !error.temporary);
+    assert.deepEqual(registry.seen.filter((r) => r.url.host === "evil.example"), []);
+    assert.ok(registry.seen.filter((r) => r.url.host === "upload.example").every((r) => r.headers.get("authorization") === null));
+  });
+
+  test("an endless token answer is refused after reading 1 MiB of it", async () => {
+    const { registry, client } = setup();
+    registry.auth = "bearer";
+    const endless = stalling(text(""), new Uint8Array(64 << 10).fill(0x61));
+    registry.intercept = (request) => (request.url.host === "auth.example" ? new Response(endless.body) : undefined);
+    await assert.rejects(client.hasBlob(REPO, sha256Digest("a")), /the token answer is larger than 1 MiB/);
+    assert.ok(endless.pulled() <= (1 << 20) + (256 << 10), `read ${endless.pulled()} bytes`);
+  });
+
+  test("a body that goes silent fails after the idle timeout and is retried; the retry says why", async () => {
+    const events: RegistryEvent[] = [];
+    const { registry, client, sleeps } = setup({ timeouts: { idleMs: 20 }, onEvent: (e) => events.push(e) });
+    const { bytes, descriptor } = blob("slow blob");
+    registry.repoBlobs("team/app").set(descriptor.digest, bytes);
+    let stalled = false;
+    registry.intercept = (request) => (request.method === "GET" && !stalled ? ((stalled = true), new Response(stalling(bytes.subarray(0, 2)).body)) : undefined);
+    assert.deepEqual(await client.getBlob(REPO, descriptor), bytes);
+    assert.deepEqual(sleeps, [500]);
+    assert.equal(formatRegistryEvent(events[0]!), `retrying read blob ${descriptor.digest} from r.example/team/app in 0.5 s: no data for 0.02 s`);
+  });
+
+  test("a body that ends before its Content-Length is temporary and retried, not a size mismatch", async () => {
+    const { registry, client, sleeps } = setup();
+    const { bytes, descriptor } = blob("0123456789");
+    registry.repoBlobs("team/app").set(descriptor.digest, bytes);
+    let cut = false;
+    registry.intercept = (request) => (request.method === "GET" && !cut ? ((cut = true), new Response(asBody(bytes.subarray(0, 4)), { headers: { "content-length": "10" } })) : undefined);
+    assert.deepEqual(await client.getBlob(REPO, descriptor), bytes);
+    assert.deepEqual(sleeps, [500]);
+  });
+
+  test("the total timeout ends a request for good, however the server trickles", async () => {
+    const { registry, client, sleeps } = setup({ timeouts: { totalMs: 30, idleMs: 10_000 } });
+    registry.intercept = () => new Response(stalling(text("{")).body);
+    await assert.rejects(client.getManifest({ ...REPO, tag: "1" }), (error: unknown) => {
+      assert.ok(error instanceof RegistryError);
+      assert.deepEqual([error.code, error.temporary], ["E_REGISTRY_TIMEOUT", false]);
+      assert.match(error.message, /not done after 0\.03 s/);
+      return true;
+    });
+    assert.deepEqual(sleeps, []);
+  });
+
+  test("a token GET redirected to another host goes there without the password; one to plain HTTP is refused", async () => {
+    const { registry, client } = setup();
+    registry.auth = "bearer";
+    registry.intercept = (request) => {
+      if (request.url.host === "auth.example") return new Response(null, { status: 307, headers: { location: `https://other.example/token${request.url.search}` } });
+      if (request.url.host === "other.example") return Response.json({ token: `tok-0:${request.url.searchParams.getAll("scope").join("|")}` });
+      return undefined;
+    };
+    assert.equal(await client.hasBlob(REPO, sha256Digest("a")), false);
+    const moved = registry.seen.filter((r) => r.url.host === "other.example");
+    assert.equal(moved.length, 1);
+    assert.equal(moved[0]!.headers.get("authorization"), null);
+    const downgraded = setup();
+    downgraded.registry.auth = "bearer";
+    downgraded.registry.intercept = (request) => (request.url.host === "auth.example" && request.url.protocol === "https:" ? new Response(null, { status: 302, headers: { location: "http://auth.example/token" } }) : undefined);
+    await assert.rejects(downgraded.client.hasBlob(REPO, sha256Digest("a")), (error: unknown) => error instanceof RegistryError && error.code === "E_REGISTRY_REDIRECT" && !error.temporary);
+    assert.deepEqual(downgraded.registry.seen.filter((r) => r.url.protocol === "http:"), []);
+  });
+
+  test("a refresh-token POST follows no redirect: the token is never re-sent elsewhere", async () => {
+    const { registry } = setup();
+    registry.auth = "bearer";
+    const client = createRegistryClient({ fetch: registry.fetch, credentials: staticCredentials({ [HOST]: { identityToken: "refresh-1" } }) });
+    registry.intercept = (request) => (request.url.host === "auth.example" ? new Response(null, { status: 307, headers: { location: "https://other.example/token" } }) : undefined);
+    await assert.rejects(client.hasBlob(REPO, sha256Digest("a")), /its token service redirected the request to https:\/\/other\.example\/token/);
+    assert.deepEqual(registry.seen.filter((r) => r.url.host === "other.example"), []);
   });
 });
 

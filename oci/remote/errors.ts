@@ -62,7 +62,7 @@ const MAX_ERROR_BODY = 64 * 1024;
  * err.serverCode; // "NAME_UNKNOWN"
  * ```
  */
-export async function registryErrorFromResponse(response: Response, request: { method: string; url: string; what: string; host: string }): Promise<RegistryError> {
+export async function registryErrorFromResponse(response: { status: number; headers: Headers; body: ReadableStream<Uint8Array> | null }, request: { method: string; url: string; what: string; host: string }): Promise<RegistryError> {
   const { status } = response;
   const body = await readErrorBody(response);
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
@@ -129,7 +129,7 @@ function hintFor(status: number, body: string, host: string): string | undefined
   return undefined;
 }
 
-async function readErrorBody(response: Response): Promise<{ text: string; code?: string; message?: string }> {
+async function readErrorBody(response: { body: ReadableStream<Uint8Array> | null }): Promise<{ text: string; code?: string; message?: string }> {
   let text = "";
   try {
     text = new TextDecoder().decode((await readLimited(response, MAX_ERROR_BODY)).bytes);

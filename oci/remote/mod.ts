@@ -13,5 +13,6 @@ export { type Credential, type Credentials, dockerConfigCredentials, type Docker
 export { networkError, RegistryError, type RegistryErrorDetails, registryErrorFromResponse } from "./errors.ts";
 export { type FetchedManifest, MAX_MANIFEST_BYTES } from "./_manifests.ts";
 export { type ReferrerPushed, type Referrers, type ReferrersVia, referrersTag } from "./_referrers.ts";
-export { type RegistryEvent, type Repository } from "./_session.ts";
+export { formatRegistryEvent, type RegistryEvent, type Repository } from "./_session.ts";
+export { type Timeouts } from "./_http.ts";
 export { type BlobOutcome, type PushBlobOptions, refusesMonolithic } from "./_upload.ts";
