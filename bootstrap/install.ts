@@ -1,13 +1,13 @@
-import { access, constants, mkdir, mkdtemp, rename, rm, rmdir } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Fetch } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Env, Output, Spawner } from "../io/mod.ts";
-import { executableName, findCheckout, findPackage, parseTag, type Target } from "../policy/mod.ts";
+import { executableName, findPackage, parseTag, requireOwnCheckout, type Target } from "../policy/mod.ts";
 import type { ProviderSettings, ReleaseProvider } from "../providers/mod.ts";
-import { acquireExecutable, buildFromSource, checkoutVersion, isVerificationFailure } from "../release/mod.ts";
-import { addPathBlock } from "./profile.ts";
+import { acquireExecutable, buildFromSource, checkoutVersion } from "../release/mod.ts";
+import { addPathBlock, PROFILES } from "./profile.ts";
 import { type Receipt, writeReceipt } from "./receipt.ts";
 
 export interface InstallOptions {
@@ -15,7 +15,10 @@ export interface InstallOptions {
   installDir: string;
   provider: ProviderSettings;
   sourceOnly: boolean;
+  /** Build from `checkout` when the binary path fails for a benign reason (see FALLBACK_CAUSES). */
   fallback: boolean;
+  /** The checkout the user named (--repo-root, VOX_REPO_ROOT); never one found by searching. */
+  checkout?: string;
   modifyPath: boolean;
   allowPrerelease: boolean;
 }
@@ -28,8 +31,10 @@ export interface InstallDeps {
   env: Env;
   clock: Clock;
   out: Output;
-  cwd: string;
   home: string;
+  /** Whose checkout may be built: the caller's (or root's), never another user's. */
+  uid: number;
+  isAlive: (pid: number) => boolean;
   target: Target;
   trustedKeys: readonly MinisignPublicKey[];
   onProgress?: (received: number, total: number | undefined) => void;
@@ -49,31 +54,32 @@ export interface InstallReport {
   fallbackReason?: string;
 }
 
-/** Profiles that get the PATH block: ~/.profile always, bash and zsh rc files when they exist. */
-const PROFILES = [".profile", ".bashrc", ".zshrc"];
+/**
+ * Why a binary install may give way to building the named checkout: the release has no binary for this platform,
+ * or the network is down. Anything else (a refused certificate, a downgrade redirect, a status the server chose,
+ * an oversized or unsigned file, a rate limit) may be an attacker steering us and is reported, never worked around.
+ */
+const FALLBACK_CAUSES = new Set(["E_NO_ASSET", "E_DOWNLOAD_NETWORK", "E_DOWNLOAD_TIMEOUT"]);
+
+type Staged = { path: string; tag: string; version: string; source: "binary" | "source"; origin: string; fallbackReason?: string };
 
 /**
  * Installs vox: preflight → binary (resolve, download, verify, extract) or source build → run the staged
- * executable and require the expected version → rename into place → receipt → PATH. A verification failure is
- * never answered with a source build; nothing outside the staging directory changes until the final rename.
+ * executable and require the expected version → rename into place → receipt → PATH. A source build happens only
+ * in a checkout the user named, of exactly the version asked for; nothing outside the staging directory changes
+ * until the final rename.
  */
 export async function install(options: InstallOptions, deps: InstallDeps): Promise<InstallReport> {
   const pkg = findPackage("vox")!;
   const exe = executableName(pkg.name, deps.target);
+  if (options.sourceOnly && !options.checkout) {
+    throw new VoxError("E_NO_CHECKOUT", "Cannot build vox from source: no checkout was named", { hint: "Pass --repo-root <clone of the vox repository> (or set VOX_REPO_ROOT); vox-bootstrap never searches for one.", exitCode: 2 });
+  }
   const createdDirs = await ensureInstallDir(options.installDir);
-  const staging = await mkdtemp(join(options.installDir, ".vox-staging-"));
+  await removeDeadStaging(options.installDir, deps.isAlive);
+  const staging = await mkdtemp(join(options.installDir, `${STAGING_PREFIX}${process.pid}-`));
   try {
-    let staged: { path: string; tag: string; version: string; source: "binary" | "source"; origin: string; fallbackReason?: string };
-    try {
-      if (options.sourceOnly) throw new VoxError("E_SOURCE_ONLY", "binary install skipped (--source-only)");
-      staged = await stageBinary(options, deps, staging);
-    } catch (error) {
-      const fallbackAllowed = options.fallback && !isVerificationFailure(error);
-      if (!fallbackAllowed) throw error;
-      const reason = errorMessage(error);
-      if (!options.sourceOnly) deps.out.stderr(`warning: binary install failed (${reason}); building from source instead\n`);
-      staged = { ...(await stageFromSource(deps, staging, exe)), fallbackReason: options.sourceOnly ? undefined : reason };
-    }
+    const staged = options.sourceOnly ? await stageFromSource(options.checkout!, options.version, deps, staging, exe) : await stageBinaryOrFallback(options, deps, staging, exe);
     await requireVersion(staged.path, staged.version, deps.spawner);
     const path = join(options.installDir, exe);
     await rename(staged.path, path);
@@ -104,9 +110,37 @@ export async function install(options: InstallOptions, deps: InstallDeps): Promi
   }
 }
 
-async function stageBinary(options: InstallOptions, deps: InstallDeps, staging: string) {
+const STAGING_PREFIX = ".vox-staging-";
+
+/** Staging directories of installs that were killed (their pid is gone); a live install's is left alone. */
+async function removeDeadStaging(installDir: string, isAlive: (pid: number) => boolean): Promise<void> {
+  for (const name of await readdir(installDir)) {
+    const pid = name.startsWith(STAGING_PREFIX) ? Number(/^(\d+)-/.exec(name.slice(STAGING_PREFIX.length))?.[1]) : Number.NaN;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(join(installDir, name), { recursive: true, force: true });
+  }
+}
+
+async function stageBinaryOrFallback(options: InstallOptions, deps: InstallDeps, staging: string, exe: string): Promise<Staged> {
+  let tag = options.version === undefined ? undefined : parseTag(options.version).tag;
+  try {
+    tag = await deps.provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease });
+    return await stageBinary(options, deps, staging, tag);
+  } catch (error) {
+    const code = error instanceof VoxError ? error.code : undefined;
+    if (!options.fallback || !options.checkout || !FALLBACK_CAUSES.has(code ?? "")) throw error;
+    if (tag === undefined) {
+      throw new VoxError("E_FALLBACK_VERSION", `Cannot fall back to building ${options.checkout}: the latest release could not be resolved (${errorMessage(error)}), so there is no version to build`, {
+        hint: "Pass --version v<semver> to build that version from the checkout, or --source-only to build whatever it holds.",
+      });
+    }
+    const reason = errorMessage(error);
+    deps.out.stderr(`warning: binary install failed (${reason}); building ${tag} from ${options.checkout} instead\n`);
+    return { ...(await stageFromSource(options.checkout, tag, deps, staging, exe)), fallbackReason: reason };
+  }
+}
+
+async function stageBinary(options: InstallOptions, deps: InstallDeps, staging: string, tag: string): Promise<Staged> {
   const provider = deps.provider;
-  const tag = await provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease });
   const acquired = await acquireExecutable(
     { provider, tag, repo: options.provider.repo, target: deps.target, packageName: "vox", workDir: staging, trustedKeys: deps.trustedKeys, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) },
     deps,
@@ -114,17 +148,18 @@ async function stageBinary(options: InstallOptions, deps: InstallDeps, staging: 
   return { path: acquired.path, tag, version: parseTag(tag).version, source: "binary" as const, origin: acquired.url };
 }
 
-/** The source fallback: the policy's source-install argv in a checkout found by VOX_REPO_ROOT or upward search. */
-async function stageFromSource(deps: InstallDeps, staging: string, exe: string) {
-  const root = await findCheckout(deps.cwd, deps.env).catch((error: unknown) => {
-    throw new VoxError("E_NO_CHECKOUT", `Cannot build vox from source: no checkout found (${errorMessage(error)})`, {
-      hint: "The binary install failed and there is no source to build. Fix the cause above, or run from a clone of the vox repository (or set VOX_REPO_ROOT).",
-    });
-  });
+/** Builds the named checkout with the policy's source-install argv, if it is the caller's and holds `wanted`. */
+async function stageFromSource(root: string, wanted: string | undefined, deps: InstallDeps, staging: string, exe: string): Promise<Staged> {
+  await requireOwnCheckout(root, deps.uid);
   const version = await checkoutVersion(root);
+  if (wanted !== undefined && parseTag(wanted).version !== version) {
+    throw new VoxError("E_SOURCE_VERSION", `Cannot build vox ${parseTag(wanted).version} from ${root}: the checkout is at version ${version}`, {
+      hint: `Check out ${parseTag(wanted).tag} in that clone, or drop --version (VOX_VERSION) to install the checkout's own version with --source-only.`,
+    });
+  }
   const path = join(staging, exe);
   await buildFromSource({ root, target: deps.target, outfile: path, version, spawner: deps.spawner, log: (line) => deps.out.stderr(`${line}\n`), logPrefix: "source install" });
-  return { path, tag: `v${version}`, version, source: "source" as const, origin: root };
+  return { path, tag: `v${version}`, version, source: "source", origin: root };
 }
 
 /** Runs the staged executable; it must print exactly `vox <version>`. */

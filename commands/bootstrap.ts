@@ -8,8 +8,10 @@ import { type InstallDeps, type InstallOptions, install, pathBlock } from "../bo
 import type { CommandContext, CommandSpec, Handler, ParsedArgs } from "../cli/mod.ts";
 import { progressReporter } from "../download/mod.ts";
 import { ExitCode } from "../errors/mod.ts";
-import { assetName, detectHostTarget, executableName, findCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
+import { isProcessAlive } from "../io/mod.ts";
+import { assetName, detectHostTarget, executableName, namedCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
 import type { ReleaseProvider } from "../providers/mod.ts";
+import { indexSerialGuard } from "../upgrade/mod.ts";
 import { networkSeams } from "./_network.ts";
 
 /** `vox-bootstrap [--install …] [--help]`; `command` is the table it was loaded from, for help. */
@@ -25,10 +27,22 @@ export function bootstrapRootCommand(command: CommandSpec): Handler {
 async function resolveOptions(args: ParsedArgs, context: CommandContext): Promise<{ options: InstallOptions; deps: InstallDeps; provider: ReleaseProvider }> {
   const home = context.env.get("HOME") ?? homedir();
   const installDir = resolve(context.cwd, args.string("install-dir") ?? context.env.get("VOX_INSTALL_DIR") ?? join(home, ".vox", "bin"));
-  const network = await networkSeams(args, context);
+  // The same anti-rollback floor vox upgrade keeps: a mirror index older than one seen before is refused.
+  const stateDir = context.env.get("VOX_STATE_DIR") ?? join(home, ".vox", "state");
+  const network = await networkSeams(args, context, { indexGuard: indexSerialGuard(stateDir) });
   const version = args.string("version") ?? context.env.get("VOX_VERSION");
+  const checkout = await namedCheckout({ cwd: context.cwd, env: context.env, flag: args.string("repo-root") });
   return {
-    options: { installDir, provider: network.settings, sourceOnly: args.flag("source-only"), fallback: !args.flag("no-fallback"), modifyPath: !args.flag("no-modify-path"), allowPrerelease: args.flag("allow-prerelease"), ...(version ? { version } : {}) },
+    options: {
+      installDir,
+      provider: network.settings,
+      sourceOnly: args.flag("source-only"),
+      fallback: !args.flag("no-fallback"),
+      modifyPath: !args.flag("no-modify-path"),
+      allowPrerelease: args.flag("allow-prerelease"),
+      ...(version ? { version } : {}),
+      ...(checkout ? { checkout } : {}),
+    },
     deps: {
       provider: network.provider,
       fetch: network.fetch,
@@ -37,8 +51,9 @@ async function resolveOptions(args: ParsedArgs, context: CommandContext): Promis
       env: context.env,
       clock: context.clock,
       out: context.out,
-      cwd: context.cwd,
       home,
+      uid: process.getuid?.() ?? 0,
+      isAlive: isProcessAlive,
       target: await detectHostTarget(context.execPath),
       trustedKeys: network.trustedKeys,
       onProgress: args.flag("json") ? undefined : progressReporter("downloading", context.out),
@@ -62,7 +77,7 @@ async function runInstall(args: ParsedArgs, context: CommandContext): Promise<nu
 export const planCommand: Handler = async (args, context) => {
   const { options, deps, provider } = await resolveOptions(args, context);
   const tag = options.sourceOnly ? undefined : await provider.resolveTag({ version: options.version, allowPrerelease: options.allowPrerelease }).catch((error: Error) => `unresolved: ${error.message}`);
-  const checkout = await findCheckout(context.cwd, context.env).catch(() => undefined);
+  const checkout = options.checkout;
   const exe = join(options.installDir, executableName("vox", deps.target));
   const downloads = tag && !tag.startsWith("unresolved") ? [RELEASE_SOURCE.checksumsName, RELEASE_SOURCE.signatureName, assetName("vox", tag, deps.target)].map((name) => provider.assetUrl(tag, name)) : [];
   const plan = {
@@ -84,7 +99,7 @@ export const planCommand: Handler = async (args, context) => {
     pathBlock: options.modifyPath ? pathBlock(options.installDir) : null,
   };
   if (args.flag("human")) {
-    const lines = [`vox-bootstrap plan for ${plan.triple} → ${plan.target}`, `release: ${plan.tag ?? "(source only)"} from ${options.provider.kind} ${provider.baseUrl}`, ...plan.steps.map((s, i) => `${i + 1}. ${s}`), `fallback: ${plan.fallback ? (plan.fallback.checkout ? `build from ${plan.fallback.checkout}` : "none (no checkout found)") : "disabled"}`];
+    const lines = [`vox-bootstrap plan for ${plan.triple} → ${plan.target}`, `release: ${plan.tag ?? "(source only)"} from ${options.provider.kind} ${provider.baseUrl}`, ...plan.steps.map((s, i) => `${i + 1}. ${s}`), `fallback: ${plan.fallback ? (plan.fallback.checkout ? `build the same version from ${plan.fallback.checkout} if this platform has no binary or the network is down` : "none (no checkout named with --repo-root or VOX_REPO_ROOT)") : "disabled"}`];
     context.out.stdout(`${lines.join("\n")}\n`);
   } else {
     context.out.stdout(`${JSON.stringify(plan, null, 2)}\n`);

@@ -6,10 +6,11 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { Handler } from "../cli/mod.ts";
+import { type Env, isProcessAlive } from "../io/mod.ts";
 import { progressReporter } from "../download/mod.ts";
 import { errorMessage, formatError, usageError, VoxError } from "../errors/mod.ts";
-import { detectHostTarget, findCheckout } from "../policy/mod.ts";
-import { createProvider, RATE_LIMITED_EXIT_CODE } from "../providers/mod.ts";
+import { detectHostTarget, namedCheckout, requireOwnCheckout } from "../policy/mod.ts";
+import { RATE_LIMITED_EXIT_CODE } from "../providers/mod.ts";
 import { isVerificationFailure } from "../release/mod.ts";
 import { type Checkpoint, indexSerialGuard, upgrade, type UpgradeReport } from "../upgrade/mod.ts";
 import { networkSeams } from "./_network.ts";
@@ -32,7 +33,7 @@ function failureStatus(error: unknown): FailureStatus | undefined {
   const code = error instanceof VoxError ? error.code : "";
   if (code === "E_RATE_LIMITED") return "rate-limited";
   if (code === "E_MANAGED_EXTERNALLY") return "managed-externally";
-  if (isVerificationFailure(error) || code === "E_MIRROR_INDEX_ROLLBACK" || code === "E_DOWNLOAD_TLS") return "verification-failed";
+  if (isVerificationFailure(error) || ["E_MIRROR_INDEX_ROLLBACK", "E_DOWNLOAD_TLS", "E_DOWNLOAD_INSECURE_REDIRECT", "E_PREVIOUS_UNTRUSTED"].includes(code)) return "verification-failed";
   if (code === "E_DOWNLOAD_NETWORK" || code === "E_DOWNLOAD_TIMEOUT") return "offline";
   return undefined;
 }
@@ -51,7 +52,7 @@ export const upgradeCommand: Handler = async (args, context) => {
   if (source !== "release" && source !== "repo") throw usageError("E_USAGE", `Cannot upgrade from source '${source}': expected release or repo`);
   const home = env.get("HOME") ?? homedir();
   const stateDir = env.get("VOX_STATE_DIR") ?? join(home, ".vox", "state");
-  const network = await networkSeams(args, context);
+  const network = await networkSeams(args, context, { indexGuard: indexSerialGuard(stateDir) });
   const pauseAt = env.get("VOX_UPGRADE_PAUSE_AT");
   const version = args.string("version") ?? env.get("VOX_UPGRADE_VERSION");
   const from = args.string("from");
@@ -78,25 +79,18 @@ export const upgradeCommand: Handler = async (args, context) => {
       target,
       currentVersion: BUILD_VERSION,
       host: await detectHostTarget(context.execPath),
-      provider: () => createProvider(network.settings, { fetch: network.fetch, sleep: network.sleep, env, clock: context.clock, trustedKeys: network.trustedKeys, warn: (m) => context.out.stderr(`${m}\n`), indexGuard: indexSerialGuard(stateDir) }),
+      provider: () => network.provider,
       downloads: { fetch: network.fetch, sleep: network.sleep },
       trustedKeys: network.trustedKeys,
       spawner: context.spawner,
       clock: context.clock,
       out: context.out,
       cwd: context.cwd,
-      checkoutRoot: () => findCheckout(context.cwd, env),
+      checkoutRoot: () => rebuildCheckout(args.string("repo-root"), context.cwd, env),
       stateDir,
       uid: process.getuid?.(),
       lockWaitMs: Number(env.get("VOX_UPGRADE_LOCK_WAIT_MS") ?? 30_000),
-      isAlive: (pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch (error) {
-          return (error as NodeJS.ErrnoException).code === "EPERM";
-        }
-      },
+      isAlive: isProcessAlive,
       // A test hook: stop at a named step so crash-safety tests can SIGKILL the process exactly there.
       checkpoint: async (step: Checkpoint) => {
         if (pauseAt !== step) return;
@@ -115,6 +109,14 @@ export const upgradeCommand: Handler = async (args, context) => {
   context.out.stdout(args.flag("json") ? `${JSON.stringify(report)}\n` : `${describe(report)}\n`);
   return UPGRADE_EXIT_CODES[report.status];
 };
+
+/** `--source repo` builds only a checkout the user named and owns: its npm scripts run as the user. */
+async function rebuildCheckout(flag: string | undefined, cwd: string, env: Env): Promise<string> {
+  const root = await namedCheckout({ cwd, env, ...(flag !== undefined ? { flag } : {}) });
+  if (!root) throw usageError("E_NO_CHECKOUT", "Cannot upgrade from source: no checkout was named", "Pass --repo-root <clone of the vox repository> (or set VOX_REPO_ROOT); vox never searches for one.");
+  await requireOwnCheckout(root, process.getuid?.() ?? 0);
+  return root;
+}
 
 function describe(report: UpgradeReport): string {
   switch (report.status) {

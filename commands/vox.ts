@@ -8,7 +8,8 @@ import { versionOrHelp } from "../cli/entry.ts";
 const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
 const project = { type: "string", valueName: "<dir>", description: "Start the upward search for Vox.toml here", defaultText: "the current directory" } as const;
 const insecure = { type: "boolean", description: "Talk plain HTTP to the registries named (base and --push)" } as const;
-const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file" } as const;
+const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file to sign releases" } as const;
+const mirrorKey = { type: "string", multiple: true, valueName: "<file>", description: "Trust this minisign public key to sign a mirror's index.json (listing and freshness only, never releases)", defaultText: "VOX_MIRROR_KEY" } as const;
 
 /** The vox command tree: data, with handlers imported only when their command runs. */
 export const voxCommand: CommandSpec = {
@@ -39,10 +40,12 @@ export const voxCommand: CommandSpec = {
         "base-url": { type: "string", valueName: "<url>", description: "Mirror base in GitHub's download layout", defaultText: "VOX_UPGRADE_BASE_URL" },
         "github-api-url": { type: "string", valueName: "<url>", description: "GitHub API base", defaultText: "VOX_UPGRADE_GITHUB_API_URL" },
         source: { type: "string", valueName: "<release|repo>", description: "release: a published binary; repo: rebuild from a checkout", defaultText: "release" },
+        "repo-root": { type: "string", valueName: "<dir>", description: "With --source repo: the clone to rebuild from, yours alone (never searched for)", defaultText: "VOX_REPO_ROOT" },
         "allow-dirty": { type: "boolean", description: "With --source repo: allow uncommitted changes" },
         from: { type: "string", valueName: "<archive>", description: "Offline: a release archive with checksums.txt(.minisig) beside it" },
         rollback: { type: "boolean", description: "Swap back to the binary the last upgrade replaced" },
         "trusted-key": trustedKey,
+        "mirror-key": mirrorKey,
         json,
       },
       details: [
@@ -69,6 +72,7 @@ export const voxCommand: CommandSpec = {
             repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
             "github-api-url": { type: "string", valueName: "<url>", description: "GitHub API base (Enterprise)" },
             "trusted-key": trustedKey,
+            "mirror-key": mirrorKey,
             json,
           },
           load: () => import("./mirror.ts").then((m) => m.mirrorSyncCommand),
@@ -77,7 +81,7 @@ export const voxCommand: CommandSpec = {
           name: "verify",
           summary: "Verify a mirror directory: the signed index, then every release as install would",
           positionals: [{ name: "dir", required: true }],
-          options: { repo: { type: "string", valueName: "<owner/repo>", description: "Repository releases must be signed for", defaultText: "vox-foundation/vox" }, "trusted-key": trustedKey, json },
+          options: { repo: { type: "string", valueName: "<owner/repo>", description: "Repository releases must be signed for", defaultText: "vox-foundation/vox" }, "trusted-key": trustedKey, "mirror-key": mirrorKey, json },
           load: () => import("./mirror.ts").then((m) => m.mirrorVerifyCommand),
         },
       ],

@@ -3,7 +3,7 @@
 
 export { type Env, mapEnv, processEnv } from "./env.ts";
 export { type Clock, fixedClock, systemClock } from "./clock.ts";
-export { nodeSpawner, type SpawnOptions, type SpawnResult, type Spawner } from "./spawn.ts";
+export { isProcessAlive, nodeSpawner, type SpawnOptions, type SpawnResult, type Spawner } from "./spawn.ts";
 export { bufferOutput, type Output, processOutput } from "./output.ts";
 export { writeFileAtomic } from "./atomic.ts";
 export { acquireFileLock, type FileLock, type FileLockOptions } from "./file_lock.ts";

@@ -1,20 +1,21 @@
-// End to end: vox-bootstrap and install.sh install from a real nginx mirror and a GitHub stand-in; every tampering
+// End to end: vox-bootstrap installs from a real nginx mirror and a GitHub stand-in; every tampering
 // and hostile-archive case is refused with a precise message and leaves the install directory as it was.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { copyCheckout, repoRoot, runAsync, tempDir } from "./support/helpers.ts";
 import { startGithubStandIn } from "./support/github.ts";
 import { type RunningServer, startNginx } from "./support/nginx.ts";
-import { hostRelease, testKey } from "./support/releases.ts";
+import { hostRelease, testKey, testMirrorKey } from "./support/releases.ts";
 
 const TRIPLE = "x86_64-unknown-linux-gnu";
 const r1 = hostRelease("v0.1.0");
 const r2 = hostRelease("v0.2.0");
 const key = testKey();
+const mirrorKey = testMirrorKey();
 const webRoot = tempDir("www");
 let nginx: RunningServer;
 
@@ -199,22 +200,105 @@ describe("vox-bootstrap refuses hostile archives (validly signed) the same way",
   });
 });
 
-describe("source fallback", () => {
-  test("when the release has no binary for this host and no checkout is found, it says so and exits 1", () => {
-    const base = mirror("noasset", [r1], (dir) => {
+describe("source fallback: only a named checkout the user owns, only the version asked for, only when no binary can exist", () => {
+  /**
+   * A checkout-shaped directory with no dependencies: `npm ci` runs its lifecycle scripts (the attack), then the
+   * build step fails at once (no Bun in it), so reaching that failure proves the fallback ran.
+   */
+  function fakeCheckout(version: string, preinstallMarker?: string): string {
+    const dir = tempDir("fake-checkout");
+    mkdirSync(join(dir, "policy"));
+    writeFileSync(join(dir, "policy", "source_install.ts"), "// marker\n");
+    const scripts = preinstallMarker ? { preinstall: `touch ${preinstallMarker}` } : {};
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "vox-distributor", version, scripts }));
+    const lock = { name: "vox-distributor", version, lockfileVersion: 3, requires: true, packages: { "": { name: "vox-distributor", version } } };
+    writeFileSync(join(dir, "package-lock.json"), JSON.stringify(lock));
+    return dir;
+  }
+  const noAssetMirror = (name: string) =>
+    mirror(name, [r1], (dir) => {
       writeFileSync(join(dir, "checksums.txt"), readFileSync(join(dir, "checksums.txt"), "utf8").split("\n").filter((l) => !l.includes(`vox-v0.1.0-${TRIPLE}`)).join("\n"));
       resign(dir, "v0.1.0");
     });
+
+  test("a checkout planted above the working directory is never searched for or run, whatever the failure", () => {
+    const planted = tempDir("world-writable");
+    chmodSync(planted, 0o777);
+    const pwned = join(tempDir("proof"), "pwned");
+    const evil = fakeCheckout("0.1.0", pwned);
+    cpSync(evil, planted, { recursive: true });
+    const cwd = join(planted, "project");
+    mkdirSync(cwd);
     const { home: dir } = home();
     const before = snapshot(dir);
-    const result = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0"], { HOME: dir });
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /warning: binary install failed \(.*lists no vox-v0\.1\.0-x86_64-unknown-linux-gnu\.tar\.gz\); building from source instead/);
-    assert.match(result.stderr, /Cannot build vox from source: no checkout found/);
-    const strict = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0", "--no-fallback"], { HOME: dir });
+    for (const base of [`${nginx.url}/missing/releases`, noAssetMirror("noasset-planted")]) {
+      const result = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0"], { HOME: dir }, cwd);
+      assert.equal(result.status, 1, result.stdout);
+      assert.doesNotMatch(result.stderr, /building/);
+      assert.ok(!existsSync(pwned), "the planted preinstall script did not run");
+      assert.deepEqual(snapshot(dir), before);
+    }
+  });
+
+  test("a status the server chose (404, 503) never falls back, even with a named checkout", async () => {
+    const checkout = fakeCheckout("0.1.0");
+    const { createServer } = await import("node:http");
+    const server = createServer((_, response) => response.writeHead(503).end("maintenance"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      for (const base of [`${nginx.url}/missing/releases`, `http://127.0.0.1:${port}/releases`]) {
+        const { home: dir } = home();
+        const result = await runAsync(bootstrap, ["--install", "--base-url", base, "--version", "v0.1.0"], { cwd: tempDir("cwd"), env: { PATH: process.env.PATH!, HOME: dir, VOX_REPO_ROOT: checkout } });
+        assert.equal(result.status, 1, result.stdout);
+        assert.match(result.stderr, /the server answered (404|503)/);
+        assert.doesNotMatch(result.stderr, /building/);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+  test("no binary for this platform: the named checkout is built only at the requested version", () => {
+    const base = noAssetMirror("noasset");
+    const { home: dir, installDir } = home();
+    const before = snapshot(installDir); // not all of HOME: the fallback's npm writes its logs under ~/.npm
+    const other = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0"], { HOME: dir, VOX_REPO_ROOT: fakeCheckout("1.1.0") });
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, /Cannot build vox 0\.1\.0 from .*: the checkout is at version 1\.1\.0\nhint: Check out v0\.1\.0/);
+    const same = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0"], { HOME: dir, VOX_REPO_ROOT: fakeCheckout("0.1.0") });
+    assert.equal(same.status, 1);
+    assert.match(same.stderr, /warning: binary install failed \(.*lists no vox-v0\.1\.0-x86_64-unknown-linux-gnu\.tar\.gz\); building v0\.1\.0 from .* instead/);
+    assert.match(same.stderr, /source install: npm ci[\s\S]*Cannot build vox from source in .*: '.*bun build.*' exited/, "the fallback ran the checkout's build");
+    const none = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0"], { HOME: dir });
+    assert.equal(none.status, 1);
+    assert.doesNotMatch(none.stderr, /building/);
+    const strict = runBootstrap(["--install", "--base-url", base, "--version", "v0.1.0", "--no-fallback"], { HOME: dir, VOX_REPO_ROOT: fakeCheckout("0.1.0") });
     assert.equal(strict.status, 1);
-    assert.doesNotMatch(strict.stderr, /building from source/);
-    assert.deepEqual(snapshot(dir), before);
+    assert.doesNotMatch(strict.stderr, /building/);
+    assert.deepEqual(snapshot(installDir), before);
+  });
+
+  test("a checkout another user owns or could write is refused before anything in it runs", () => {
+    const { home: dir } = home();
+    const pwned = join(tempDir("proof"), "pwned");
+    const shared = fakeCheckout("0.1.0", pwned);
+    chmodSync(join(shared, "package.json"), 0o666);
+    const writable = runBootstrap(["--install", "--source-only"], { HOME: dir, VOX_REPO_ROOT: shared });
+    assert.equal(writable.status, 2);
+    assert.match(writable.stderr, /Cannot build vox from .*package\.json is writable by others \(mode 0666\)/);
+    const foreign = fakeCheckout("0.1.0", pwned);
+    chownSync(foreign, 65534, 65534);
+    const owned = runBootstrap(["--install", "--source-only"], { HOME: dir, VOX_REPO_ROOT: foreign });
+    assert.equal(owned.status, 2);
+    assert.match(owned.stderr, /is owned by uid 65534, not by you \(uid 0\) or root/);
+    assert.ok(!existsSync(pwned));
+  });
+
+  test("--source-only without a named checkout is a usage error (exit 2)", () => {
+    const result = runBootstrap(["--install", "--source-only"], { HOME: tempDir("home") }, repoRoot);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /Cannot build vox from source: no checkout was named\nhint: Pass --repo-root/);
   });
 });
 
@@ -232,83 +316,36 @@ describe("source install", () => {
   });
 });
 
-describe("install.sh under dash", () => {
-  const script = join(repoRoot, "install.sh");
-
-  test("passes shellcheck as POSIX sh", () => {
-    execFileSync("shellcheck", ["-s", "sh", script]);
-  });
-
-  test("installs vox 0.1.0 from the mirror into ~/.vox/bin", () => {
-    const base = mirror("sh-good");
-    const dir = tempDir("home");
-    const result = spawnSync("dash", [script, "--no-modify-path"], { env: { PATH: process.env.PATH!, HOME: dir, VOX_UPGRADE_BASE_URL: base, VOX_VERSION: "v0.1.0" }, encoding: "utf8" });
-    assert.equal(result.status, 0, result.stderr);
-    assert.equal(execFileSync(join(dir, ".vox", "bin", "vox"), ["--version"], { encoding: "utf8" }), "vox 0.1.0\n");
-    assert.ok(!existsSync(join(dir, ".profile")));
-  });
-
-  test("refuses a vox-bootstrap archive that does not match checksums.txt, running nothing", () => {
-    const base = mirror("sh-flip", [r1], (dir) => {
-      const name = join(dir, `vox-bootstrap-v0.1.0-${TRIPLE}.tar.gz`);
-      const bytes = readFileSync(name);
-      bytes[100]! ^= 1;
-      writeFileSync(name, bytes);
-    });
-    const dir = tempDir("home");
-    const result = spawnSync("dash", [script], { env: { PATH: process.env.PATH!, HOME: dir, VOX_UPGRADE_BASE_URL: base, VOX_VERSION: "v0.1.0" }, encoding: "utf8" });
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /vox-bootstrap-v0\.1\.0-x86_64-unknown-linux-gnu\.tar\.gz: sha256 is [0-9a-f]{64}, checksums\.txt says [0-9a-f]{64}; refusing to run it/);
-    assert.deepEqual(readdirSync(dir), []);
-  });
-
-  test("fails closed when no SHA-256 tool exists", () => {
-    const base = mirror("sh-nosha");
-    const bin = tempDir("bin");
-    for (const tool of ["uname", "grep", "curl", "mktemp", "rm", "sed", "tr", "awk", "cut", "tar", "gzip", "mkdir", "chmod", "cat"]) {
-      const path = execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
-      symlinkSync(path, join(bin, tool));
-    }
-    const result = spawnSync("/usr/bin/dash", [script], { env: { PATH: bin, HOME: tempDir("home"), VOX_UPGRADE_BASE_URL: base, VOX_VERSION: "v0.1.0" }, encoding: "utf8" });
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /no SHA-256 tool \(sha256sum, shasum or openssl\) found; refusing to run an unverified installer/);
-  });
-});
-
 describe("vox mirror sync and a signed index", () => {
   test("sync copies and verifies releases, signs an index, and installs resolve 'latest' from it", () => {
     const source = mirror("upstream", [r1, r2]);
     const out = join(webRoot, "synced", "releases");
-    const synced = spawnSync(vox, ["mirror", "sync", "--to", out, "--from-base-url", source, "--version", "v0.1.0", "--version", "v0.2.0", "--key", key.sec, "--json"], { encoding: "utf8" });
+    const synced = spawnSync(vox, ["mirror", "sync", "--to", out, "--from-base-url", source, "--version", "v0.1.0", "--version", "v0.2.0", "--key", mirrorKey.sec, "--json"], { encoding: "utf8" });
     assert.equal(synced.status, 0, synced.stderr);
     const report = JSON.parse(synced.stdout);
     assert.deepEqual([report.index.serial, report.index.latest], [1, "v0.2.0"]);
-    const verified = spawnSync(vox, ["mirror", "verify", out], { encoding: "utf8" });
+    const verified = spawnSync(vox, ["mirror", "verify", out, "--mirror-key", mirrorKey.pub], { encoding: "utf8" });
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /^ok +v0\.1\.0 [\s\S]*^ok +v0\.2\.0 /m);
-    const again = JSON.parse(spawnSync(vox, ["mirror", "sync", "--to", out, "--from-base-url", source, "--version", "v0.2.0", "--key", key.sec, "--json"], { encoding: "utf8" }).stdout);
+    const again = JSON.parse(spawnSync(vox, ["mirror", "sync", "--to", out, "--from-base-url", source, "--version", "v0.2.0", "--key", mirrorKey.sec, "--json"], { encoding: "utf8" }).stdout);
     assert.deepEqual([again.index.serial, again.synced[0].skipped], [2, true]);
 
     const base = `${nginx.url}/synced/releases`;
     const dir = tempDir("home");
-    const installed = runBootstrap(["--install", "--base-url", base, "--no-modify-path"], { HOME: dir });
+    const installed = runBootstrap(["--install", "--base-url", base, "--no-modify-path"], { HOME: dir, ...mirrorKey.env });
     assert.equal(installed.status, 0, installed.stderr);
     assert.equal(execFileSync(join(dir, ".vox", "bin", "vox"), ["--version"], { encoding: "utf8" }), "vox 0.2.0\n");
-    const viaScript = tempDir("home");
-    const script = spawnSync("dash", [join(repoRoot, "install.sh"), "--no-modify-path"], { env: { PATH: process.env.PATH!, HOME: viaScript, VOX_UPGRADE_BASE_URL: base }, encoding: "utf8" });
-    assert.equal(script.status, 0, script.stderr);
-    assert.equal(execFileSync(join(viaScript, ".vox", "bin", "vox"), ["--version"], { encoding: "utf8" }), "vox 0.2.0\n");
   });
 
   test("mirror verify catches an archive changed after sync", () => {
     const out = join(tempDir("synced"), "releases");
-    const synced = spawnSync(vox, ["mirror", "sync", "--to", out, "--from-base-url", mirror("upstream2"), "--version", "v0.1.0", "--key", key.sec], { encoding: "utf8" });
+    const synced = spawnSync(vox, ["mirror", "sync", "--to", out, "--from-base-url", mirror("upstream2"), "--version", "v0.1.0", "--key", mirrorKey.sec], { encoding: "utf8" });
     assert.equal(synced.status, 0, synced.stderr);
     const archive = join(out, "download", "v0.1.0", `vox-v0.1.0-${TRIPLE}.tar.gz`);
     const bytes = readFileSync(archive);
     bytes[5000]! ^= 1;
     writeFileSync(archive, bytes);
-    const verified = spawnSync(vox, ["mirror", "verify", out], { encoding: "utf8" });
+    const verified = spawnSync(vox, ["mirror", "verify", out, "--mirror-key", mirrorKey.pub], { encoding: "utf8" });
     assert.equal(verified.status, 1);
     assert.match(verified.stdout, /FAIL {2}v0\.1\.0[\s\S]*sha256 is/);
   });

@@ -1,16 +1,16 @@
-import { access, constants, mkdtemp, rm } from "node:fs/promises";
+import { access, constants, lstat, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import semver from "semver";
 import { requireVersion } from "../bootstrap/mod.ts";
 import type { DownloadDeps } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
-import type { Clock, Output, Spawner } from "../io/mod.ts";
+import { acquireFileLock, type Clock, type Output, type Spawner } from "../io/mod.ts";
 import { executableName, parseAssetName, parseTag, type Target } from "../policy/mod.ts";
 import type { MirrorIndex, ReleaseProvider } from "../providers/mod.ts";
-import { acquireExecutable, acquireLocalExecutable, buildFromSource, checkoutVersion } from "../release/mod.ts";
+import { acquireExecutable, acquireLocalExecutable, buildFromSource, checkoutVersion, requireExecutableFor } from "../release/mod.ts";
 import { managedBy } from "./guards.ts";
-import { acquireLock, readTrustState, writeTrustState } from "./state.ts";
+import { readTrustState, writeTrustState } from "./state.ts";
 import { cleanLeftovers, previousPath, swapIn, swapWithPrevious } from "./swap.ts";
 
 export interface UpgradeRequest {
@@ -72,7 +72,14 @@ export interface UpgradeReport {
  */
 export async function upgrade(request: UpgradeRequest, deps: UpgradeDeps): Promise<UpgradeReport> {
   await preflight(deps);
-  const lock = await acquireLock(deps.stateDir, { waitMs: deps.lockWaitMs, sleep: deps.downloads.sleep, isAlive: deps.isAlive });
+  await mkdir(deps.stateDir, { recursive: true });
+  const lock = await acquireFileLock(join(deps.stateDir, "upgrade.lock"), {
+    waitMs: deps.lockWaitMs,
+    sleep: deps.downloads.sleep,
+    isAlive: deps.isAlive,
+    purpose: "upgrade",
+    hint: "Wait for the other upgrade to finish. If none is running, delete the lock file.",
+  });
   try {
     await cleanLeftovers(deps.target);
     if (request.mode === "rollback") return await rollback(deps);
@@ -140,6 +147,14 @@ async function selectVersion(request: UpgradeRequest, deps: UpgradeDeps): Promis
     if (request.mode === "check" && request.version === undefined) return { version, tag, source, verdict: "up-to-date" };
     throw new VoxError("E_DOWNGRADE", `Cannot upgrade from ${deps.currentVersion} to ${version}: that is a downgrade`, { hint: "Pass --allow-downgrade if you mean it (or --rollback to return to the previous binary)." });
   }
+  // Anti-rollback across rollbacks: once a version was installed, an older signed release is not "new" again.
+  const { highestVersion } = await readTrustState(deps.stateDir);
+  if (highestVersion && semver.lt(version, highestVersion) && !request.allowDowngrade) {
+    if (request.mode === "check" && request.version === undefined) return { version, tag, source, verdict: "up-to-date" };
+    throw new VoxError("E_DOWNGRADE", `Cannot upgrade to ${version}: vox ${highestVersion} was installed on this machine before, and ${version} is older`, {
+      hint: "An older release offered as an upgrade is how a rollback attack looks. Upgrade to the newest release, or pass --allow-downgrade if you mean it.",
+    });
+  }
   return { version, tag, source, verdict: "update-available" };
 }
 
@@ -169,10 +184,22 @@ async function buildFromCheckout(request: UpgradeRequest, deps: UpgradeDeps, sel
   return outfile;
 }
 
+/**
+ * Swaps back to `vox.previous` only if it is what an upgrade would have kept there: a regular file (not a link)
+ * owned by the target's owner and writable by no one else, an executable for this platform (checked before it
+ * runs), printing `vox <semver>`.
+ */
 async function rollback(deps: UpgradeDeps): Promise<UpgradeReport> {
   const previous = previousPath(deps.target);
+  const [info, targetInfo] = await Promise.all([lstat(previous).catch(() => undefined), lstat(deps.target)]);
+  const refuse = (why: string) => new VoxError("E_PREVIOUS_UNTRUSTED", `Cannot roll back ${deps.target}: ${previous} ${why}`, { hint: "Only the binary a 'vox upgrade' kept is swapped back. Remove that file, or reinstall the version you want with vox upgrade --version." });
+  if (info && !info.isFile()) throw refuse("is not a regular file");
+  if (info && info.uid !== targetInfo.uid) throw refuse(`is owned by uid ${info.uid}, not by the owner of ${deps.target} (uid ${targetInfo.uid})`);
+  if (info && (info.mode & 0o022) !== 0) throw refuse(`is writable by ${info.mode & 0o002 ? "others" : "its group"}`);
+  if (info) await requireExecutableFor(previous, deps.host, previous);
   const probe = await deps.spawner.run([previous, "--version"], { timeoutMs: 60_000 });
-  const version = /^vox (\S+)/.exec(probe.stdout)?.[1];
+  const version = /^vox (\S+)\n?$/.exec(probe.stdout)?.[1];
+  if (probe.code === 0 && (!version || semver.valid(version) !== version)) throw refuse(`printed ${JSON.stringify(probe.stdout.split("\n")[0])} for --version, not 'vox <semver>'`);
   if (probe.code !== 0 || !version) {
     throw new VoxError("E_NO_PREVIOUS", `Cannot roll back ${deps.target}: ${probe.code === 127 ? `there is no ${previous}` : `${previous} does not run (${errorMessage(probe.stderr.trim() || probe.code)})`}`, {
       hint: "A previous binary is kept by the first successful 'vox upgrade'.",
