@@ -8,25 +8,29 @@ import { createFetch, type Fetch } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Env } from "../io/mod.ts";
-import { createProvider, type ProviderSettings, type ReleaseProvider, resolveProviderSettings } from "../providers/mod.ts";
-import { loadTrustedKeys } from "../release/mod.ts";
+import { createProvider, type IndexGuard, type ProviderSettings, type ReleaseProvider, resolveProviderSettings } from "../providers/mod.ts";
+import { loadMirrorKeys, loadTrustedKeys } from "../release/mod.ts";
 
 export interface NetworkSeams {
   fetch: Fetch;
   sleep: (ms: number) => Promise<void>;
+  /** Keys that may sign releases (checksums.txt). */
   trustedKeys: MinisignPublicKey[];
+  /** Keys that may sign a mirror's index.json: a listing and its freshness, never a release. */
+  mirrorKeys: MinisignPublicKey[];
   settings: ProviderSettings;
   provider: ReleaseProvider;
 }
 
-/** Provider flags (`--provider --repo --base-url --github-api-url --trusted-key`) and env, resolved once. */
-export async function networkSeams(args: ParsedArgs, context: CommandContext, overrides: { baseUrlFlag?: string } = {}): Promise<NetworkSeams> {
+/** Provider flags (`--provider --repo --base-url --github-api-url --trusted-key --mirror-key`) and env, resolved once. */
+export async function networkSeams(args: ParsedArgs, context: CommandContext, overrides: { baseUrlFlag?: string; indexGuard?: IndexGuard } = {}): Promise<NetworkSeams> {
   const fetch = await networkFetch(context.env);
   const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
   const trustedKeys = await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f)));
+  const mirrorKeys = await loadMirrorKeys(args.list("mirror-key").map((f) => resolve(context.cwd, f)), context.env);
   const settings = resolveProviderSettings({ provider: args.string("provider"), repo: args.string("repo"), baseUrl: args.string(overrides.baseUrlFlag ?? "base-url"), apiBaseUrl: args.string("github-api-url") }, context.env);
-  const provider = createProvider(settings, { fetch, sleep, env: context.env, clock: context.clock, trustedKeys, warn: (m) => context.out.stderr(`${m}\n`) });
-  return { fetch, sleep, trustedKeys, settings, provider };
+  const provider = createProvider(settings, { fetch, sleep, env: context.env, clock: context.clock, mirrorKeys, warn: (m) => context.out.stderr(`${m}\n`), ...(overrides.indexGuard ? { indexGuard: overrides.indexGuard } : {}) });
+  return { fetch, sleep, trustedKeys, mirrorKeys, settings, provider };
 }
 
 /** `fetch` with proxies and the extra CA of `VOX_CA_BUNDLE` applied: the transport every network command uses. */

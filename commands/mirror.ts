@@ -6,7 +6,8 @@ import type { Handler } from "../cli/mod.ts";
 import { ExitCode, usageError } from "../errors/mod.ts";
 import { syncMirror, verifyMirror } from "../mirror/mod.ts";
 import { RELEASE_SOURCE } from "../policy/mod.ts";
-import { loadTrustedKeys, readSecretKeyFile } from "../release/mod.ts";
+import { MAX_INDEX_LIFETIME_DAYS } from "../providers/mod.ts";
+import { loadMirrorKeys, loadTrustedKeys, readSecretKeyFile } from "../release/mod.ts";
 import { networkSeams } from "./_network.ts";
 
 export const mirrorSyncCommand: Handler = async (args, context) => {
@@ -14,7 +15,9 @@ export const mirrorSyncCommand: Handler = async (args, context) => {
   const keyFile = args.string("key");
   if (!to || !keyFile) throw usageError("E_USAGE", "Cannot run 'vox mirror sync': --to and --key are required", "Run 'vox mirror sync --help'.");
   const expiresInDays = Number(args.string("expires-days") ?? "30");
-  if (!Number.isInteger(expiresInDays) || expiresInDays < 1) throw usageError("E_USAGE", `Cannot use --expires-days ${args.string("expires-days")}: expected a whole number of days ≥ 1`);
+  if (!Number.isInteger(expiresInDays) || expiresInDays < 1 || expiresInDays > MAX_INDEX_LIFETIME_DAYS) {
+    throw usageError("E_USAGE", `Cannot use --expires-days ${args.string("expires-days")}: expected a whole number of days from 1 to ${MAX_INDEX_LIFETIME_DAYS}`, `Clients refuse an index that claims to stay fresh longer than ${MAX_INDEX_LIFETIME_DAYS} days.`);
+  }
   const indexKey = await readSecretKeyFile(resolve(context.cwd, keyFile), { password: context.env.get("VOX_SIGNING_KEY_PASSWORD"), purpose: "index signing key" });
   const network = await networkSeams(args, context, { baseUrlFlag: "from-base-url" });
   const tags = args.list("version").length > 0 ? args.list("version") : ["latest"];
@@ -29,7 +32,8 @@ export const mirrorSyncCommand: Handler = async (args, context) => {
 export const mirrorVerifyCommand: Handler = async (args, context) => {
   const dir = resolve(context.cwd, args.positionals[0]!);
   const trustedKeys = await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f)));
-  const result = await verifyMirror(dir, { repo: args.string("repo") ?? RELEASE_SOURCE.repo, trustedKeys, clock: context.clock });
+  const mirrorKeys = await loadMirrorKeys(args.list("mirror-key").map((f) => resolve(context.cwd, f)), context.env);
+  const result = await verifyMirror(dir, { repo: args.string("repo") ?? RELEASE_SOURCE.repo, trustedKeys, mirrorKeys, clock: context.clock });
   if (args.flag("json")) context.out.stdout(`${JSON.stringify(result)}\n`);
   else {
     const lines = [`index: serial ${result.index.serial}, latest ${result.index.latest ?? "none"}, expires ${result.index.expires}`];

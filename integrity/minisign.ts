@@ -209,3 +209,26 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
+
+/**
+ * The `key:value` fields of a trusted comment, tab-separated. Unknown keys are kept; a repeated key is refused,
+ * since "which of the two counts" is exactly what a forger would like a verifier to decide.
+ *
+ * @example
+ * ```ts
+ * parseTrustedComment("timestamp:0\tfile:index.json\tserial:7").serial; // "7"
+ * ```
+ */
+export function parseTrustedComment(comment: string): Record<string, string> {
+  const fields: Record<string, string> = Object.create(null);
+  for (const part of comment.split("\t")) {
+    const colon = part.indexOf(":");
+    if (colon <= 0) continue;
+    const key = part.slice(0, colon);
+    if (key in fields) {
+      throw new VoxError("E_SIGNATURE_SCOPE", `Cannot accept the signature: its trusted comment repeats '${key}'`, { hint: "A genuine signer never writes a field twice; do not use what it covers." });
+    }
+    fields[key] = part.slice(colon + 1);
+  }
+  return fields;
+}

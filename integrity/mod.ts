@@ -10,6 +10,7 @@ export {
   parsePublicKey,
   parseSecretKey,
   parseSignature,
+  parseTrustedComment,
   publicKeyOf,
   signMinisign,
   verifyMinisign,

@@ -1,8 +1,8 @@
 // `vox mirror`: copies releases from a provider into a directory any static web server can serve, verifying as it
 // goes, and keeps a signed index (serial, expiry, latest) so that static mirrors can answer "latest".
 
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, symlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import semver from "semver";
 import { type DownloadDeps, downloadToFile } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
@@ -37,7 +37,7 @@ export interface SyncReport {
  */
 export async function syncMirror(options: SyncOptions, deps: DownloadDeps & { clock: Clock }): Promise<SyncReport> {
   const downloads = join(options.to, "download");
-  await mkdir(downloads, { recursive: true });
+  await mkdirPublic(downloads);
   const synced: SyncReport["synced"] = [];
   const entries: MirrorIndex["releases"] = [];
   for (const requested of options.tags) {
@@ -58,6 +58,7 @@ export async function syncMirror(options: SyncOptions, deps: DownloadDeps & { cl
           options.log(`fetch ${tag}/${name}`);
           await fetchTo(name, MAX_EXECUTABLE_BYTES, sha256);
         }
+        await makePublic(staging);
         await rm(join(downloads, tag), { recursive: true, force: true });
         await rename(staging, join(downloads, tag));
       }
@@ -68,7 +69,45 @@ export async function syncMirror(options: SyncOptions, deps: DownloadDeps & { cl
     }
   }
   const index = await writeIndex(options, entries, deps.clock);
+  if (index.latest) await pointLatestAt(options.to, index.latest);
   return { to: options.to, synced, index: { serial: index.serial, expires: index.expires, latest: index.latest } };
+}
+
+/**
+ * A mirror is public and served by a web server running as another user: directories 0755 and files 0644,
+ * set explicitly so that the syncing user's umask does not decide what the server may read.
+ */
+const PUBLIC_DIR_MODE = 0o755;
+const PUBLIC_FILE_MODE = 0o644;
+
+async function mkdirPublic(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  for (let d = dir; first !== undefined; d = dirname(d)) {
+    await chmod(d, PUBLIC_DIR_MODE);
+    if (d === first) break;
+  }
+}
+
+/** A staged release directory (flat: downloaded files only) made readable by everyone. */
+async function makePublic(dir: string): Promise<void> {
+  await chmod(dir, PUBLIC_DIR_MODE);
+  for (const name of await readdir(dir)) await chmod(join(dir, name), PUBLIC_FILE_MODE);
+}
+
+/**
+ * `latest/download` is a symlink to `../download/<latest>`, so that `<base>/latest/download/<file>` answers as on
+ * GitHub (install.sh and the README's curl-pipe line use it). Replaced by rename, so readers never see it missing.
+ */
+async function pointLatestAt(to: string, tag: string): Promise<void> {
+  const link = join(to, "latest", "download");
+  await mkdirPublic(dirname(link));
+  const temp = join(dirname(link), `.download.tmp-${process.pid}`);
+  await rm(temp, { force: true });
+  await symlink(join("..", "download", tag), temp, "junction");
+  await rename(temp, link).catch(async (error) => {
+    await rm(temp, { force: true });
+    throw error;
+  });
 }
 
 async function everyFilePresent(dir: string, names: readonly string[]): Promise<boolean> {
@@ -94,8 +133,8 @@ async function writeIndex(options: SyncOptions, entries: MirrorIndex["releases"]
   const index = { ...draft, latest: newestRelease(draft, false)?.tag ?? null };
   const text = `${JSON.stringify(index, null, 2)}\n`;
   const signature = signMinisign(new TextEncoder().encode(text), options.indexKey, { trusted: indexTrustedComment(index, Math.floor(now.getTime() / 1000)) });
-  await writeFileAtomic(`${path}.minisig`, signature);
-  await writeFileAtomic(path, text);
+  await writeFileAtomic(`${path}.minisig`, signature, { mode: PUBLIC_FILE_MODE });
+  await writeFileAtomic(path, text, { mode: PUBLIC_FILE_MODE });
   return index;
 }
 
@@ -106,12 +145,17 @@ export interface MirrorVerification {
 }
 
 /** Verifies a mirror directory: the signed index, then every release it lists, as install would. */
-export async function verifyMirror(dir: string, options: { repo: string; trustedKeys: readonly MinisignPublicKey[]; clock: Clock }): Promise<MirrorVerification> {
+export async function verifyMirror(dir: string, options: { repo: string; trustedKeys: readonly MinisignPublicKey[]; mirrorKeys: readonly MinisignPublicKey[]; clock: Clock }): Promise<MirrorVerification> {
   const path = join(dir, RELEASE_SOURCE.mirrorIndexName);
   const text = await readFile(path).catch(() => {
     throw new VoxError("E_MIRROR_NO_INDEX", `Cannot verify the mirror ${dir}: it has no ${RELEASE_SOURCE.mirrorIndexName}`, { hint: "Create it with 'vox mirror sync'." });
   });
-  const index = readMirrorIndex(text, await readFile(`${path}.minisig`, "utf8"), { trustedKeys: options.trustedKeys, now: options.clock.now(), source: path });
+  const index = readMirrorIndex(text, await readFile(`${path}.minisig`, "utf8"), { mirrorKeys: options.mirrorKeys, now: options.clock.now(), source: path });
+  if (index.latest) {
+    const latest = await realpath(join(dir, "latest", "download")).catch(() => undefined);
+    if (latest !== (await realpath(join(dir, "download", index.latest)).catch(() => "")))
+      throw new VoxError("E_MIRROR_LATEST", `Cannot verify the mirror ${dir}: latest/download does not lead to download/${index.latest}, the index's latest`, { hint: "Run 'vox mirror sync' again; it rewrites latest/download." });
+  }
   const releases: ReleaseVerification[] = [];
   for (const release of index.releases) {
     const releaseDir = join(dir, "download", release.tag);

@@ -91,17 +91,32 @@ export function githubProvider(options: GithubOptions): ReleaseProvider {
         return parseTag((await api<ApiRelease>("GET /repos/{owner}/{repo}/releases/latest", {})).tag_name).tag;
       }
       const releases = await api<ApiRelease[]>("GET /repos/{owner}/{repo}/releases", { per_page: 50 });
-      const candidates = releases.filter((r) => !r.draft && semver.valid(r.tag_name.replace(/^v/, "")));
-      const newest = candidates.sort((a, b) => semver.rcompare(a.tag_name.slice(1), b.tag_name.slice(1)))[0];
-      if (!newest) throw new VoxError("E_NO_RELEASE", `Cannot find any release of ${options.repo}`, { hint: "Check --repo." });
-      return parseTag(newest.tag_name).tag;
+      // Only tags of the policy's form (v<semver>) are releases of ours; anything else on the page is skipped.
+      const candidates = releases.filter((r) => !r.draft).flatMap((r) => tryParseTag(r.tag_name) ?? []);
+      const newest = candidates.sort((a, b) => semver.rcompare(a.version, b.version))[0];
+      if (!newest) throw new VoxError("E_NO_RELEASE", `Cannot find any release of ${options.repo} tagged v<semver>`, { hint: "Check --repo." });
+      return newest.tag;
     },
     assetUrl: (tag, basename) => `${base}/download/${encodeURIComponent(tag)}/${encodeURIComponent(basename)}`,
     downloadHeaders: () => ({}),
     async assetDigest(tag, basename) {
-      const asset = (await release(tag)).assets.find((a) => a.name === basename);
-      const digest = asset?.digest ?? undefined;
+      // A cross-check on top of the signature, not a requirement: a pinned install must not need API quota.
+      const found = await release(tag).catch((error: unknown) => {
+        if (!(error instanceof VoxError) || error.code !== "E_RATE_LIMITED") throw error;
+        options.warn(`warning: skipping GitHub's asset digest cross-check (${error.message}); the signed checksums are still verified`);
+        return undefined;
+      });
+      const digest = found?.assets.find((a) => a.name === basename)?.digest ?? undefined;
       return digest?.startsWith("sha256:") ? digest.slice("sha256:".length) : undefined;
     },
+    checksumsDigest: () => undefined,
   };
+}
+
+function tryParseTag(tag: string): ReturnType<typeof parseTag> | undefined {
+  try {
+    return parseTag(tag);
+  } catch {
+    return undefined;
+  }
 }

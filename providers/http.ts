@@ -15,8 +15,10 @@ const INDEX_MAX_BYTES = 4 << 20;
 /** Called with every verified index before it is used; may refuse it (anti-rollback: a serial lower than one seen). */
 export type IndexGuard = (index: MirrorIndex, source: string) => Promise<void>;
 
-export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys: readonly MinisignPublicKey[]; clock: Clock; indexGuard?: IndexGuard }): ReleaseProvider {
+export function httpProvider(baseUrl: string, deps: DownloadDeps & { mirrorKeys: readonly MinisignPublicKey[]; clock: Clock; indexGuard?: IndexGuard }): ReleaseProvider {
   const base = baseUrl.replace(/\/+$/, "");
+  /** The verified index "latest" came from, if it did: its checksums digests are cross-checked on download. */
+  let index: MirrorIndex | undefined;
   return {
     kind: "http",
     baseUrl: base,
@@ -35,9 +37,10 @@ export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys
             throw error;
           });
         }
-        const index = readMirrorIndex(await readFile(join(dir, names[0]!)), await readFile(join(dir, names[1]!), "utf8"), { trustedKeys: deps.trustedKeys, now: deps.clock.now(), source: `${base}/${names[0]}` });
-        await deps.indexGuard?.(index, `${base}/${names[0]}`);
-        const newest = newestRelease(index, allowPrerelease);
+        const verified = readMirrorIndex(await readFile(join(dir, names[0]!)), await readFile(join(dir, names[1]!), "utf8"), { mirrorKeys: deps.mirrorKeys, now: deps.clock.now(), source: `${base}/${names[0]}` });
+        await deps.indexGuard?.(verified, `${base}/${names[0]}`);
+        index = verified;
+        const newest = newestRelease(verified, allowPrerelease);
         if (!newest) throw new VoxError("E_NO_RELEASE", `Cannot find a ${allowPrerelease ? "" : "stable "}release in the index of ${base}`, { hint: "Pass --version, or allow prereleases." });
         return newest.tag;
       } finally {
@@ -47,5 +50,6 @@ export function httpProvider(baseUrl: string, deps: DownloadDeps & { trustedKeys
     assetUrl: (tag, basename) => `${base}/download/${encodeURIComponent(tag)}/${encodeURIComponent(basename)}`,
     downloadHeaders: () => ({}),
     assetDigest: async () => undefined,
+    checksumsDigest: (tag) => index?.releases.find((r) => r.tag === tag)?.checksums_sha256,
   };
 }

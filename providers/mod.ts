@@ -12,7 +12,7 @@ import type { ReleaseProvider } from "./provider.ts";
 
 export { githubProvider, RATE_LIMITED_EXIT_CODE } from "./github.ts";
 export { httpProvider, type IndexGuard } from "./http.ts";
-export { indexTrustedComment, type MirrorIndex, MirrorIndexSchema, newestRelease, readMirrorIndex } from "./mirror_index.ts";
+export { indexTrustedComment, MAX_INDEX_LIFETIME_DAYS, type MirrorIndex, MirrorIndexSchema, newestRelease, readMirrorIndex } from "./mirror_index.ts";
 export type { ReleaseProvider } from "./provider.ts";
 
 /** Provider settings after flag > env > default resolution. */
@@ -52,7 +52,7 @@ export function githubToken(env: Env): { name: string; value: string } | undefin
   return undefined;
 }
 
-export function createProvider(settings: ProviderSettings, deps: { fetch: Fetch; sleep: (ms: number) => Promise<void>; env: Env; clock: Clock; trustedKeys: readonly MinisignPublicKey[]; warn: (message: string) => void; indexGuard?: IndexGuard }): ReleaseProvider {
+export function createProvider(settings: ProviderSettings, deps: { fetch: Fetch; sleep: (ms: number) => Promise<void>; env: Env; clock: Clock; mirrorKeys: readonly MinisignPublicKey[]; warn: (message: string) => void; indexGuard?: IndexGuard }): ReleaseProvider {
   if (settings.kind === "http") return httpProvider(settings.baseUrl, deps);
   return githubProvider({ repo: settings.repo, webBaseUrl: settings.baseUrl, apiBaseUrl: settings.apiBaseUrl, token: githubToken(deps.env), fetch: deps.fetch, warn: deps.warn });
 }

@@ -10,4 +10,6 @@ export interface ReleaseProvider {
   downloadHeaders(): Record<string, string>;
   /** The provider's own record of an asset's sha256, when it keeps one (GitHub's `digest`), to cross-check. */
   assetDigest(tag: string, basename: string): Promise<string | undefined>;
+  /** The sha256 of `checksums.txt` a signed mirror index recorded for `tag`, when the tag was chosen from one. */
+  checksumsDigest(tag: string): string | undefined;
 }

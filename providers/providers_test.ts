@@ -51,10 +51,29 @@ test("readMirrorIndex() accepts a signed, current index and refuses expired, mis
   const text = new TextEncoder().encode(JSON.stringify(index));
   const signature = signMinisign(text, secret, { trusted: indexTrustedComment(index, 0) });
   const now = new Date("2026-12-01T00:00:00Z");
-  assert.equal(readMirrorIndex(text, signature, { trustedKeys: keys, now, source: "index.json" }).serial, 7);
-  assert.throws(() => readMirrorIndex(text, signature, { trustedKeys: keys, now: new Date("2027-02-01T00:00:00Z"), source: "index.json" }), /expired at 2027-01-01/);
+  assert.equal(readMirrorIndex(text, signature, { mirrorKeys: keys, now, source: "index.json" }).serial, 7);
+  assert.throws(() => readMirrorIndex(text, signature, { mirrorKeys: keys, now: new Date("2027-02-01T00:00:00Z"), source: "index.json" }), /expired at 2027-01-01/);
   const otherSerial = signMinisign(text, secret, { trusted: indexTrustedComment({ ...index, serial: 6 }, 0) });
-  assert.throws(() => readMirrorIndex(text, otherSerial, { trustedKeys: keys, now, source: "index.json" }), /signature is for another serial than 7/);
+  assert.throws(() => readMirrorIndex(text, otherSerial, { mirrorKeys: keys, now, source: "index.json" }), /its signature is for serial '6', expected '7'/);
   const tampered = new TextEncoder().encode(JSON.stringify({ ...index, latest: "v1.9.0" }));
-  assert.throws(() => readMirrorIndex(tampered, signature, { trustedKeys: keys, now, source: "index.json" }), /does not match/);
+  assert.throws(() => readMirrorIndex(tampered, signature, { mirrorKeys: keys, now, source: "index.json" }), /does not match/);
+});
+
+test("readMirrorIndex() refuses what a signer did not mean: several serials, another file, a far expiry, a lying prerelease flag", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vox-index-"));
+  execFileSync("minisign", ["-G", "-W", "-p", join(dir, "k.pub"), "-s", join(dir, "k.sec")], { stdio: "ignore" });
+  const secret = parseSecretKey(readFileSync(join(dir, "k.sec"), "utf8"));
+  const mirrorKeys = [parsePublicKey(readFileSync(join(dir, "k.pub"), "utf8"))];
+  const now = new Date("2026-12-01T00:00:00Z");
+  const read = (document: MirrorIndex, trusted = indexTrustedComment(document, 0)) => {
+    const text = new TextEncoder().encode(JSON.stringify(document));
+    return () => readMirrorIndex(text, signMinisign(text, secret, { trusted }), { mirrorKeys, now, source: "index.json" });
+  };
+  assert.throws(read(index, `${indexTrustedComment(index, 0)}\tserial:6`), /its trusted comment repeats 'serial'/);
+  assert.throws(read(index, "timestamp:0\tfile:checksums.txt\tkind:vox.mirror-index/1\tserial:7"), /its signature is for file 'checksums\.txt', expected 'index\.json'/);
+  assert.throws(read({ ...index, expires: "2030-01-01T00:00:00.000Z" }), /claims to stay fresh until 2030-01-01T00:00:00\.000Z, more than 90 days ahead/);
+  const lying = { ...index, releases: [...index.releases.slice(0, 2), { ...index.releases[2]!, prerelease: false }] };
+  assert.throws(read(lying), /release v2\.0\.0-rc\.1 is marked prerelease=false, which its version contradicts/);
+  assert.throws(read({ ...index, releases: [{ ...index.releases[0]!, tag: "v9.9.9" }] }), /release v9\.9\.9 lists version 1\.9\.0/);
+  assert.equal(read(index)().serial, 7);
 });

@@ -3,10 +3,10 @@ import { dirname, join } from "node:path";
 import { extractSingleExecutable } from "../archive/mod.ts";
 import { type DownloadDeps, type DownloadOptions, downloadToFile } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
-import { type MinisignPublicKey, parseChecksums, sha256File } from "../integrity/mod.ts";
+import { type MinisignPublicKey, parseChecksums, sha256File, sha256Hex } from "../integrity/mod.ts";
 import { assetName, executableName, parseAssetName, RELEASE_SOURCE, type Target } from "../policy/mod.ts";
 import type { ReleaseProvider } from "../providers/mod.ts";
-import { MAX_EXECUTABLE_BYTES } from "./inspect.ts";
+import { MAX_EXECUTABLE_BYTES, requireExecutableFor } from "./inspect.ts";
 import { verifyChecksumsSignature } from "./trust.ts";
 
 /** Codes of failures that mean "this is not the release it claims to be": never retried elsewhere, never worked around. */
@@ -19,6 +19,7 @@ const VERIFICATION_CODES = new Set([
   "E_DOWNLOAD_DIGEST",
   "E_ASSET_DIGEST_MISMATCH",
   "E_ARCHIVE_REFUSED",
+  "E_ARCHIVE_FORMAT",
   "E_STAGED_VERSION",
   "E_MIRROR_INDEX",
   "E_MIRROR_INDEX_EXPIRED",
@@ -62,6 +63,12 @@ export async function acquireExecutable(
     throw error;
   });
   verifyChecksumsSignature(checksums, signature.toString("utf8"), { scope: { repo: options.repo, tag }, trustedKeys: options.trustedKeys, source: provider.assetUrl(tag, RELEASE_SOURCE.signatureName) });
+  const indexed = provider.checksumsDigest(tag);
+  if (indexed !== undefined && indexed !== sha256Hex(checksums)) {
+    throw new VoxError("E_MIRROR_INDEX", `Cannot trust the mirror's index for ${tag}: it records checksums.txt sha256 ${indexed}, the signed file served is ${sha256Hex(checksums)}`, {
+      hint: "The index and the release it lists disagree; the mirror is damaged or lying. Ask its operator to re-run 'vox mirror sync'.",
+    });
+  }
   const basename = assetName(options.packageName, tag, options.target);
   const expected = parseChecksums(checksums.toString("utf8"), provider.assetUrl(tag, RELEASE_SOURCE.checksumsName)).get(basename);
   if (!expected) {
@@ -78,10 +85,13 @@ export async function acquireExecutable(
   return { path, basename, url, sha256: expected };
 }
 
-function extractVerified(archive: string, options: { target: Target; packageName: string }, workDir: string): Promise<string> {
+/** The single entry, extracted, and refused unless it is an executable for this target (nothing runs before). */
+async function extractVerified(archive: string, options: { target: Target; packageName: string }, workDir: string): Promise<string> {
   const entryName = executableName(options.packageName, options.target);
   const path = join(workDir, entryName);
-  return extractSingleExecutable(archive, { format: options.target.archive, entryName, maxBytes: MAX_EXECUTABLE_BYTES, destination: path }).then(() => path);
+  await extractSingleExecutable(archive, { format: options.target.archive, entryName, maxBytes: MAX_EXECUTABLE_BYTES, destination: path });
+  await requireExecutableFor(path, options.target, archive);
+  return path;
 }
 
 /**

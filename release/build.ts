@@ -5,9 +5,10 @@ import { errorMessage, VoxError } from "../errors/mod.ts";
 import { sha256Hex } from "../integrity/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import type { Spawner } from "../io/mod.ts";
-import { assetName, executableName, type Package, type ReleaseTag, type Target } from "../policy/mod.ts";
+import { assetName, executableName, type Package, type ReleaseTag, type Target, TRUSTED_KEYS } from "../policy/mod.ts";
 import { writeReleaseChecksums } from "./checksums.ts";
 import { compileExecutable } from "./compile.ts";
+import { writeInstallScripts } from "./install_scripts.ts";
 import { type SmokeResult, smokeArchive } from "./smoke.ts";
 
 export interface ReleaseBuildOptions {
@@ -46,13 +47,16 @@ export interface ReleaseBuildReport {
   sourceDateEpoch: number;
   outDir: string;
   artifacts: BuiltArtifact[];
+  /** install.sh and install.ps1, with the trusted keys embedded; listed in checksums.txt like the archives. */
+  installScripts: string[];
   checksums: string;
   smoke: SmokeResult[];
 }
 
 /**
- * Compiles, archives, checksums and (optionally) smoke-tests every target × package.
- * Archives are written beside their final name and renamed; `checksums.txt` covers every archive in `outDir`.
+ * Compiles, archives, checksums and (optionally) smoke-tests every target × package, and writes the install
+ * scripts with the trusted keys embedded. Files are written beside their final name and renamed;
+ * `checksums.txt` covers every archive and install script in `outDir`.
  */
 export async function releaseBuild(options: ReleaseBuildOptions, deps: ReleaseBuildDeps): Promise<ReleaseBuildReport> {
   await ensureWritableDir(options.outDir);
@@ -77,6 +81,8 @@ export async function releaseBuild(options: ReleaseBuildOptions, deps: ReleaseBu
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+  const installScripts = await writeInstallScripts(options.root, options.outDir, options.trustedKeys);
+  deps.log(`scripts  ${installScripts.join(", ")} (trusting ${TRUSTED_KEYS.length + options.trustedKeys.length} keys)`);
   await writeReleaseChecksums(options.outDir);
   const smoke: SmokeResult[] = [];
   if (options.smoke) {
@@ -86,7 +92,7 @@ export async function releaseBuild(options: ReleaseBuildOptions, deps: ReleaseBu
       deps.log(`smoke    ${artifact.basename}: ${result.status} [${result.runner}] ${result.detail}`);
     }
   }
-  return { tag: options.tag.tag, version: options.tag.version, sourceDateEpoch: options.sourceDateEpoch, outDir: options.outDir, artifacts, checksums: join(options.outDir, "checksums.txt"), smoke };
+  return { tag: options.tag.tag, version: options.tag.version, sourceDateEpoch: options.sourceDateEpoch, outDir: options.outDir, artifacts, installScripts, checksums: join(options.outDir, "checksums.txt"), smoke };
 }
 
 /** Creates `dir` if needed and proves it writable, before any minutes are spent compiling. */

@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { extractSingleExecutable } from "../archive/mod.ts";
 import { describeFormat, matchesFormat, readExecutableFormat, type SniffedExecutable } from "../binary/mod.ts";
 import { VoxError } from "../errors/mod.ts";
@@ -32,11 +32,22 @@ export async function withInspectedArchive<T>(archive: string, options: { packag
     if (extracted.mode !== 0o755) {
       throw new VoxError("E_ARCHIVE_MODE", `Cannot accept ${archive}: entry '${entry}' has mode ${extracted.mode.toString(8).padStart(4, "0")}, expected 0755`);
     }
-    if (!matchesFormat(format, options.target.format)) {
-      throw new VoxError("E_ARCHIVE_FORMAT", `Cannot accept ${archive}: entry '${entry}' is ${describeFormat(format)}, expected ${describeFormat(options.target.format)} for ${options.target.triple}`);
-    }
+    await requireExecutableFor(path, options.target, archive);
     return await use(path, { entry, ...extracted, format });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Throws unless `path` is an executable for the target's container format, CPU and libc: checked before anything
+ * runs it, so a signed archive holding a script or another platform's binary is refused, not executed.
+ */
+export async function requireExecutableFor(path: string, target: Target, source: string): Promise<void> {
+  const format = await readExecutableFormat(path);
+  if (!matchesFormat(format, target.format)) {
+    throw new VoxError("E_ARCHIVE_FORMAT", `Cannot accept ${source}: '${basename(path)}' is ${describeFormat(format)}, expected ${describeFormat(target.format)} for ${target.triple}`, {
+      hint: "The release holds something other than a vox executable for this platform; nothing was run or installed.",
+    });
   }
 }

@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { BUILD_TRUSTED_KEYS } from "../build/constants.ts";
 import { VoxError } from "../errors/mod.ts";
-import { type MinisignPublicKey, parsePublicKey, verifyMinisign } from "../integrity/mod.ts";
-import { parseTag, TRUSTED_KEYS } from "../policy/mod.ts";
+import { type MinisignPublicKey, parsePublicKey, parseTrustedComment, verifyMinisign } from "../integrity/mod.ts";
+import type { Env } from "../io/mod.ts";
+import { parseTag, RELEASE_SOURCE, TRUSTED_KEYS } from "../policy/mod.ts";
 
 /** What a release signature's trusted comment binds, so an old checksums file cannot be replayed under a new tag. */
 export interface ReleaseScope {
@@ -24,24 +25,11 @@ export function releaseTrustedComment(scope: ReleaseScope, fields: { timestamp: 
   return `timestamp:${fields.timestamp}\tfile:${fields.file}\trepo:${scope.repo}\ttag:${scope.tag}\tversion:${version}`;
 }
 
-/** Parses `key:value` fields of a trusted comment (unknown keys are kept; a repeated key is an error). */
-export function parseTrustedComment(comment: string): Record<string, string> {
-  const fields: Record<string, string> = Object.create(null);
-  for (const part of comment.split("\t")) {
-    const colon = part.indexOf(":");
-    if (colon <= 0) continue;
-    const key = part.slice(0, colon);
-    if (key in fields) throw scopeError(`its trusted comment repeats '${key}'`);
-    fields[key] = part.slice(colon + 1);
-  }
-  return fields;
-}
-
-/** Throws unless the trusted comment names exactly this repo, tag and version. */
+/** Throws unless the trusted comment names exactly this file (checksums.txt), repo, tag and version. */
 export function checkReleaseScope(comment: string, scope: ReleaseScope): void {
   const fields = parseTrustedComment(comment);
   const { version } = parseTag(scope.tag);
-  const expected: Record<string, string> = { repo: scope.repo, tag: scope.tag, version };
+  const expected: Record<string, string> = { file: RELEASE_SOURCE.checksumsName, repo: scope.repo, tag: scope.tag, version };
   for (const [key, value] of Object.entries(expected)) {
     if (fields[key] !== value) throw scopeError(`it was signed for ${key} '${fields[key] ?? "(none)"}', expected '${value}'`);
   }
@@ -58,6 +46,18 @@ export function verifyChecksumsSignature(checksums: Uint8Array, signatureText: s
   const { key, trustedComment } = verifyMinisign(checksums, signatureText, options.trustedKeys, options.source ?? "checksums.txt.minisig");
   checkReleaseScope(trustedComment, options.scope);
   return key.keyId;
+}
+
+/**
+ * The keys a mirror index may be signed with: `--mirror-key` files and `VOX_MIRROR_KEY` (public keys as
+ * `minisign -P` takes them, separated by commas or spaces). A mirror key vouches only for a listing and its
+ * freshness (which release is latest, until when); it never makes a release trusted, so it may come from
+ * configuration a release key never would.
+ */
+export async function loadMirrorKeys(keyFiles: readonly string[], env: Env): Promise<MinisignPublicKey[]> {
+  const keys = (env.get("VOX_MIRROR_KEY") ?? "").split(/[\s,]+/).filter(Boolean).map((line, i) => parsePublicKey(line, `VOX_MIRROR_KEY #${i + 1}`));
+  for (const file of keyFiles) keys.push(await readPublicKeyFile(file));
+  return keys;
 }
 
 /** The keys a release may be signed with: the policy's, those embedded at build time, and extra key files. */

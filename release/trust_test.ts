@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parsePublicKey, parseSecretKey, signMinisign } from "../integrity/mod.ts";
-import { checkReleaseScope, loadTrustedKeys, parseTrustedComment, releaseTrustedComment, verifyChecksumsSignature } from "./trust.ts";
+import { parseTrustedComment } from "../integrity/mod.ts";
+import { checkReleaseScope, loadTrustedKeys, releaseTrustedComment, verifyChecksumsSignature } from "./trust.ts";
 
 const scope = { repo: "vox-foundation/vox", tag: "v1.2.3" };
 

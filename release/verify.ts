@@ -4,6 +4,7 @@ import { describeFormat } from "../binary/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import { type MinisignPublicKey, parseChecksums, sha256File } from "../integrity/mod.ts";
 import { findPackage, parseAssetName, RELEASE_SOURCE, TARGETS } from "../policy/mod.ts";
+import { isReleaseAsset } from "./checksums.ts";
 import { withInspectedArchive } from "./inspect.ts";
 import { type ReleaseScope, verifyChecksumsSignature } from "./trust.ts";
 
@@ -38,7 +39,7 @@ export async function verifyReleaseDir(dir: string, options: { scope: ReleaseSco
     files.push(await verifyListedFile(dir, basename, expected, options.scope.tag));
   }
   for (const name of (await readdir(dir)).sort()) {
-    if (parseAssetName(name, TARGETS) && !listed.has(name)) files.push({ basename: name, sha256: "", status: "failed", detail: "present in the directory but not listed in checksums.txt" });
+    if (isReleaseAsset(name) && !listed.has(name)) files.push({ basename: name, sha256: "", status: "failed", detail: "present in the directory but not listed in checksums.txt" });
   }
   return { dir, tag: options.scope.tag, repo: options.scope.repo, keyId, files, ok: files.every((f) => f.status === "ok") };
 }

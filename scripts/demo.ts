@@ -60,11 +60,14 @@ try {
   console.log(execFileSync("minisign", ["-V", "-p", join(work, "demo.pub"), "-m", join(newest.dir, "checksums.txt")], { encoding: "utf8" }).trimEnd());
   console.log(execFileSync("tar", ["-tvzf", join(newest.dir, hostVox.basename)], { encoding: "utf8" }).trimEnd());
 
-  step("nginx on loopback serves the releases; vox mirror sync copies them into a mirror with a signed index");
+  step("nginx on loopback serves the releases; vox mirror sync copies them into a mirror whose index is signed by a mirror key");
   nginx = await startNginx(www);
   const mirrorDir = join(www, "mirror", "releases");
-  console.log(run([builtVox, "mirror", "sync", "--from-base-url", `${nginx.url}/upstream/releases`, "--to", mirrorDir, "--version", "v0.1.0", "--version", "v0.2.0", "--key", join(work, "demo.sec")], { capture: true }).trimEnd());
-  console.log(run([builtVox, "mirror", "verify", mirrorDir], { capture: true }).trimEnd());
+  // A mirror key vouches for the listing and its freshness only; clients trust it with VOX_MIRROR_KEY, never for releases.
+  execFileSync("minisign", ["-G", "-W", "-p", join(work, "mirror.pub"), "-s", join(work, "mirror.sec")], { stdio: "ignore" });
+  const mirrorKeyEnv = { VOX_MIRROR_KEY: readFileSync(join(work, "mirror.pub"), "utf8").trim().split("\n").at(-1)! };
+  console.log(run([builtVox, "mirror", "sync", "--from-base-url", `${nginx.url}/upstream/releases`, "--to", mirrorDir, "--version", "v0.1.0", "--version", "v0.2.0", "--key", join(work, "mirror.sec")], { capture: true }).trimEnd());
+  console.log(run([builtVox, "mirror", "verify", mirrorDir, "--mirror-key", join(work, "mirror.pub")], { capture: true }).trimEnd());
 
   step("install.sh under dash, from the mirror, into a temporary HOME (VOX_VERSION=v0.1.0)");
   const home = join(work, "home");
@@ -78,7 +81,7 @@ try {
   console.log(`receipt: ${receipt.source} ${receipt.tag} for ${receipt.triple} from ${receipt.origin}; files ${receipt.files.join(", ")}; profile ${receipt.profileEdits.join(", ")}`);
 
   step("vox upgrade through the mirror (latest from its signed index), then vox upgrade --rollback");
-  const upgradeEnv = { HOME: home, VOX_UPGRADE_BASE_URL: base };
+  const upgradeEnv = { HOME: home, VOX_UPGRADE_BASE_URL: base, ...mirrorKeyEnv };
   console.log(`$ vox upgrade --check → ${run([installed, "upgrade", "--check"], { capture: true, env: upgradeEnv, okCodes: [10] }).trim()}`);
   console.log(`$ vox upgrade → ${run([installed, "upgrade"], { capture: true, env: upgradeEnv }).trim()}`);
   console.log(`$ vox --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);

@@ -11,13 +11,14 @@ import { indexTrustedComment, type MirrorIndex } from "../providers/mod.ts";
 import { copyCheckout, runAsync, tempDir } from "./support/helpers.ts";
 import { startGithubStandIn } from "./support/github.ts";
 import { type RunningServer, startNginx } from "./support/nginx.ts";
-import { hostRelease, type ReleaseFixture, testKey } from "./support/releases.ts";
+import { hostRelease, type ReleaseFixture, testKey, testMirrorKey } from "./support/releases.ts";
 
 const TRIPLE = "x86_64-unknown-linux-gnu";
 const r1 = hostRelease("v0.1.0");
 const r2 = hostRelease("v0.2.0");
 const rc = hostRelease("v0.3.0-rc.1");
 const key = testKey();
+const mirrorKey = testMirrorKey();
 const www = tempDir("www");
 let nginx: RunningServer;
 let latestBase = "";
@@ -36,7 +37,7 @@ function installed(release: ReleaseFixture = r1): { bin: string; dir: string; en
   const dir = tempDir("installed");
   mkdirSync(join(dir, "bin"));
   execFileSync("tar", ["-xzf", voxArchive(release), "-C", join(dir, "bin")]);
-  return { bin: join(dir, "bin", "vox"), dir, env: { PATH: process.env.PATH!, HOME: dir, VOX_STATE_DIR: join(dir, "state") } };
+  return { bin: join(dir, "bin", "vox"), dir, env: { PATH: process.env.PATH!, HOME: dir, VOX_STATE_DIR: join(dir, "state"), ...mirrorKey.env } };
 }
 
 function vox(bin: string, args: string[], env: Record<string, string>) {
@@ -49,7 +50,7 @@ before(async () => {
   nginx = await startNginx(www);
   const source = copyReleases("src", [r1, r2, rc]);
   const tool = installed(r2);
-  const synced = vox(tool.bin, ["mirror", "sync", "--from-base-url", source, "--to", join(www, "m", "releases"), "--version", "v0.1.0", "--version", "v0.2.0", "--version", "v0.3.0-rc.1", "--key", key.sec], tool.env);
+  const synced = vox(tool.bin, ["mirror", "sync", "--from-base-url", source, "--to", join(www, "m", "releases"), "--version", "v0.1.0", "--version", "v0.2.0", "--version", "v0.3.0-rc.1", "--key", mirrorKey.sec], tool.env);
   assert.equal(synced.status, 0, synced.stderr);
   latestBase = `${nginx.url}/m/releases`;
   plainBase = copyReleases("plain", [r1, r2]);
@@ -122,7 +123,7 @@ describe("vox upgrade refuses what it cannot trust (status verification-failed, 
   function signIndex(dir: string, index: MirrorIndex): void {
     const text = `${JSON.stringify(index, null, 2)}\n`;
     writeFileSync(join(dir, "index.json"), text);
-    writeFileSync(join(dir, "index.json.minisig"), signMinisign(new TextEncoder().encode(text), parseSecretKey(readFileSync(key.sec, "utf8")), { trusted: indexTrustedComment(index, 0) }));
+    writeFileSync(join(dir, "index.json.minisig"), signMinisign(new TextEncoder().encode(text), parseSecretKey(readFileSync(mirrorKey.sec, "utf8")), { trusted: indexTrustedComment(index, 0) }));
   }
 
   test("an index replayed with a lower serial than one already accepted", () => {

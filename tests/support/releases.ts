@@ -34,18 +34,31 @@ function dropStaleFixtures(): void {
   }
 }
 
-/** The test signing key (made by minisign once per cache). */
+/** The test release signing key (made by minisign once per cache); the built executables trust it for releases. */
 export function testKey(): { pub: string; sec: string } {
+  return cachedKey("test");
+}
+
+/**
+ * The test mirror key: signs mirror indexes only. Clients trust it through VOX_MIRROR_KEY (its `env`),
+ * never as a release key.
+ */
+export function testMirrorKey(): { pub: string; sec: string; env: { VOX_MIRROR_KEY: string } } {
+  const key = cachedKey("mirror");
+  return { ...key, env: { VOX_MIRROR_KEY: readFileSync(key.pub, "utf8").trim().split("\n").at(-1)! } };
+}
+
+function cachedKey(name: string): { pub: string; sec: string } {
   dropStaleFixtures();
-  const pub = join(cacheRoot, "test.pub");
-  const sec = join(cacheRoot, "test.sec");
+  const pub = join(cacheRoot, `${name}.pub`);
+  const sec = join(cacheRoot, `${name}.sec`);
   if (!existsSync(pub)) {
     mkdirSync(cacheRoot, { recursive: true });
-    const temp = join(cacheRoot, `key-${process.pid}`);
+    const temp = join(cacheRoot, `key-${name}-${process.pid}`);
     mkdirSync(temp);
-    execFileSync("minisign", ["-G", "-W", "-p", join(temp, "test.pub"), "-s", join(temp, "test.sec")], { stdio: "ignore" });
-    renameSync(join(temp, "test.sec"), sec);
-    renameSync(join(temp, "test.pub"), pub);
+    execFileSync("minisign", ["-G", "-W", "-p", join(temp, "k.pub"), "-s", join(temp, "k.sec")], { stdio: "ignore" });
+    renameSync(join(temp, "k.sec"), sec);
+    renameSync(join(temp, "k.pub"), pub);
     rmSync(temp, { recursive: true });
   }
   return { pub, sec };
