@@ -175,7 +175,9 @@ async function extractZip(archive: string, options: ExtractOptions, output: File
     if (local.getUint32(0, true) !== 0x04034b50 || local.getUint16(26, true) !== nameLength) throw refused(archive, "the zip local header does not match the central directory");
     const dataStart = localOffset + 30 + nameLength + local.getUint16(28, true);
     if (dataStart + compressedSize > fileSize) throw refused(archive, `entry '${name}' is truncated`);
-    const raw = createReadStream("", { fd: input.fd, start: dataStart, end: dataStart + compressedSize - 1, autoClose: false });
+    // A stream over the FileHandle itself (not its raw fd): destroying it on a refusal leaves the handle open, so
+    // the one close below is the only one (a stream over `input.fd` closed the descriptor a second time: EBADF).
+    const raw = input.createReadStream({ start: dataStart, end: dataStart + compressedSize - 1, autoClose: false });
     const source = method === 8 ? raw.pipe(createInflateRaw()) : raw;
     const hash = createHash("sha256");
     let position = 0;
@@ -191,6 +193,8 @@ async function extractZip(archive: string, options: ExtractOptions, output: File
     } catch (error) {
       if (error instanceof VoxError) throw error;
       throw refused(archive, `entry '${name}' has corrupt compressed data (${error instanceof Error ? error.message : String(error)})`);
+    } finally {
+      raw.destroy();
     }
     if (position !== size) throw refused(archive, `entry '${name}' is truncated (${position} of ${size} bytes)`);
     if (running !== crc) throw refused(archive, `entry '${name}' fails its CRC-32 check`);

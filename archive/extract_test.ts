@@ -112,6 +112,17 @@ test("extractSingleExecutable() refuses a zip whose data fails its CRC", async (
   await refusal(join(dir, "a.zip"), "zip", /CRC-32/, { entryName: "vox.exe" });
 });
 
+test("extractSingleExecutable() refuses a zip entry that inflates past its declared size with a verification error", async () => {
+  const dir = fresh();
+  // Several MB, so the inflater is still reading when the cap is hit (where a shared descriptor used to be closed twice).
+  python("import os, zipfile\nwith zipfile.ZipFile('a.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n  z.writestr('vox.exe', os.urandom(4 << 20))", dir);
+  const bytes = new Uint8Array(readFileSync(join(dir, "a.zip")));
+  const central = Buffer.from(bytes).lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  new DataView(bytes.buffer).setUint32(central + 24, 16, true); // declared uncompressed size: 16 bytes
+  writeFileSync(join(dir, "a.zip"), bytes);
+  await refusal(join(dir, "a.zip"), "zip", /inflates past its declared 16 bytes/, { entryName: "vox.exe" });
+});
+
 test("extractSingleExecutable() extracts a zip written by Python's zipfile", async () => {
   const dir = fresh();
   python("import zipfile\nwith zipfile.ZipFile('a.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n  z.write('payload', 'vox.exe')", dir);
