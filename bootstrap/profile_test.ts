@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { VoxError } from "../errors/mod.ts";
 import { addPathBlock, pathBlock, removePathBlock, withBlock } from "./profile.ts";
 
 test("withBlock() appends once, replaces in place, and removes exactly the block", () => {
@@ -29,4 +30,27 @@ test("addPathBlock() and removePathBlock() leave the rest of the profile byte fo
   assert.equal(await removePathBlock(file), true);
   assert.equal(readFileSync(file, "utf8"), "# mine\r\nexport A=1\n");
   assert.equal(await removePathBlock(join(file, "..", "missing")), false);
+});
+
+test("addPathBlock() and removePathBlock() keep a 0600 profile 0600 and edit a symlink's target, not the link", async () => {
+  const home = mkdtempSync(join(tmpdir(), "vox-profile-"));
+  writeFileSync(join(home, ".profile"), "export TOKEN=secret\n", { mode: 0o600 });
+  writeFileSync(join(home, "bashrc"), "# bash\n", { mode: 0o640 });
+  symlinkSync("bashrc", join(home, ".bashrc"));
+  for (const name of [".profile", ".bashrc"]) assert.equal(await addPathBlock(join(home, name), "/x/bin"), true);
+  assert.equal(statSync(join(home, ".profile")).mode & 0o777, 0o600);
+  assert.equal(readlinkSync(join(home, ".bashrc")), "bashrc");
+  assert.match(readFileSync(join(home, "bashrc"), "utf8"), /^# bash\n# >>> vox >>>/);
+  for (const name of [".profile", ".bashrc"]) assert.equal(await removePathBlock(join(home, name)), true);
+  assert.deepEqual([statSync(join(home, ".profile")).mode & 0o777, statSync(join(home, "bashrc")).mode & 0o777], [0o600, 0o640]);
+  assert.equal(readFileSync(join(home, "bashrc"), "utf8"), "# bash\n");
+  assert.deepEqual(readdirSync(home).sort(), [".bashrc", ".profile", "bashrc"]);
+});
+
+test("addPathBlock() refuses a profile that is a link to a missing file instead of replacing the link", async () => {
+  const home = mkdtempSync(join(tmpdir(), "vox-profile-"));
+  symlinkSync("nowhere", join(home, ".profile"));
+  await assert.rejects(addPathBlock(join(home, ".profile"), "/x/bin"), (error: VoxError) => error.code === "E_PROFILE" && /symbolic link to a file that does not exist/.test(error.message));
+  assert.equal(readlinkSync(join(home, ".profile")), "nowhere");
+  assert.equal(await removePathBlock(join(home, ".profile")), false, "nothing to remove from a missing file");
 });
