@@ -53,3 +53,18 @@ test("buildLayer() refuses escaping paths and a file that is also a parent direc
     (e: Error & { code?: string }) => e.code === "E_LAYER_CONFLICT" && e.message.includes("'/app' is a file"),
   );
 });
+
+test("buildLayer() packs a 2000-level tree given only its deepest file: every level explicit, in order, named in full by PAX", async () => {
+  const deepest = `${Array.from({ length: 2000 }, () => "d").join("/")}/f`;
+  const layer = await buildLayer([{ path: deepest, type: "file", mode: 0o644, read: async () => bytes("bottom") }], { mtime: 0 });
+  const dir = mkdtempSync(join(tmpdir(), "vox-layer-"));
+  try {
+    writeFileSync(join(dir, "layer.tar.gz"), layer.blob);
+    const names = execFileSync("tar", ["-tzf", join(dir, "layer.tar.gz")], { encoding: "utf8", maxBuffer: 64 << 20 }).trim().split("\n");
+    assert.equal(names.length, 2001);
+    names.slice(0, 2000).forEach((name, i) => assert.equal(name, `${"d/".repeat(i + 1)}`));
+    assert.equal(names[2000], deepest);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
