@@ -47,3 +47,11 @@ test("builderIdentity() names the GitHub Actions run in CI and the machine other
   assert.equal(ci.invocationId, "https://github.com/acme/app/actions/runs/42/attempts/1");
   assert.equal(builderIdentity(mapEnv({}), "laptop").id, "urn:vox:builder:local:laptop");
 });
+
+test("builderIdentity() falls back to the host when GITHUB_REPOSITORY or GITHUB_RUN_ID is missing, and drops credentials from GITHUB_SERVER_URL", () => {
+  const partial = builderIdentity(mapEnv({ GITHUB_ACTIONS: "true", GITHUB_SERVER_URL: "https://github.com" }), "runner");
+  assert.deepEqual(partial, { id: "urn:vox:builder:local:runner" });
+  assert.deepEqual(builderIdentity(mapEnv({ GITHUB_ACTIONS: "true", GITHUB_REPOSITORY: "acme/app" }), "runner"), { id: "urn:vox:builder:local:runner" });
+  const secret = builderIdentity(mapEnv({ GITHUB_ACTIONS: "true", GITHUB_SERVER_URL: "https://bot:s3cret@ghe.example/path", GITHUB_REPOSITORY: "acme/app", GITHUB_RUN_ID: "7" }), "runner");
+  assert.deepEqual(secret, { id: "https://ghe.example/acme/app/actions/runs/7", invocationId: "https://ghe.example/acme/app/actions/runs/7/attempts/1" });
+});

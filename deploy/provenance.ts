@@ -54,19 +54,35 @@ export function slsaProvenance(input: ProvenanceInput): Uint8Array {
 
 /**
  * Who is building: the GitHub Actions run when there is one (SLSA's builder id for hosted runners is the
- * workflow run), else this machine as a local builder.
+ * workflow run), else this machine as a local builder. A run is only named when GITHUB_REPOSITORY and
+ * GITHUB_RUN_ID are there and well-formed (an id with "undefined" in it names nothing); GITHUB_SERVER_URL
+ * contributes only its origin, so credentials or a path in it never reach the statement.
  *
  * @example
  * ```ts
- * builderIdentity(mapEnv({ GITHUB_ACTIONS: "true", GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "a/b", GITHUB_RUN_ID: "1" })).id;
+ * builderIdentity(mapEnv({ GITHUB_ACTIONS: "true", GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "a/b", GITHUB_RUN_ID: "1" }), "host").id;
+ * // "https://github.com/a/b/actions/runs/1"
  * ```
  */
 export function builderIdentity(env: Env, hostname: string): { id: string; invocationId?: string } {
-  if (env.get("GITHUB_ACTIONS") === "true") {
-    const server = env.get("GITHUB_SERVER_URL") ?? "https://github.com";
+  const server = serverOrigin(env.get("GITHUB_SERVER_URL") ?? "https://github.com");
+  const repository = env.get("GITHUB_REPOSITORY");
+  const runId = env.get("GITHUB_RUN_ID");
+  if (env.get("GITHUB_ACTIONS") === "true" && server && repository && /^[\w.-]+\/[\w.-]+$/.test(repository) && runId && /^\d+$/.test(runId)) {
     const workflow = env.get("GITHUB_WORKFLOW_REF");
-    const run = `${server}/${env.get("GITHUB_REPOSITORY")}/actions/runs/${env.get("GITHUB_RUN_ID")}`;
-    return { id: workflow ? `${server}/${workflow}` : run, invocationId: `${run}/attempts/${env.get("GITHUB_RUN_ATTEMPT") ?? "1"}` };
+    const run = `${server}/${repository}/actions/runs/${runId}`;
+    const attempt = /^\d+$/.test(env.get("GITHUB_RUN_ATTEMPT") ?? "") ? env.get("GITHUB_RUN_ATTEMPT") : "1";
+    return { id: workflow ? `${server}/${workflow}` : run, invocationId: `${run}/attempts/${attempt}` };
   }
   return { id: `urn:vox:builder:local:${hostname}` };
+}
+
+/** `https://user:token@host/path` → `https://host`; anything not http(s) is no server. */
+function serverOrigin(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
