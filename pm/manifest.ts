@@ -24,6 +24,9 @@ const MANIFEST_HINT = "Fix the keys listed above; `vox deploy schema` prints a J
 const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PORT = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
+const PLATFORM_PART = /^[a-z0-9][a-z0-9._-]*$/;
+/** setuid, setgid, sticky, and write for others: modes that turn a copied file into a privilege or a shared scratchpad. */
+const SPECIAL_MODE_BITS = 0o7002;
 
 // ---- field types -------------------------------------------------------------------------------------------
 
@@ -32,7 +35,11 @@ const semanticVersion = z.string().refine((v) => semver.valid(v) === v, "must be
 const versionRequirement = z.string().refine((v) => semver.validRange(v) !== null, 'must be a version requirement such as "^1.2"');
 const nonEmpty = z.string().min(1, "must not be empty");
 
-const platform = z.string().refine(isPlatform, 'must be os/architecture[/variant] such as "linux/arm64"');
+/** `os/architecture[/variant]`, each part a lowercase name: "linux/.." or "linux/" would name a directory, not a machine. */
+export const platformString = z.string().refine(isPlatform, 'must be os/architecture[/variant] such as "linux/arm64", each part lowercase letters, digits, ".", "_" or "-" and not starting with "."');
+const platform = platformString;
+/** Strings that reach a process's argv or environment, where NUL would cut them short. */
+const noNul = z.string().refine((value) => !value.includes("\0"), "must not contain NUL");
 
 /** A string checked by a rule that returns what is wrong with it (or nothing), described for the JSON Schema. */
 function checkedString(problemOf: (value: string) => string | undefined, description: string) {
@@ -108,12 +115,22 @@ const DependencySchema = z.union([
   }),
 ]);
 
-const CopySchema = z.strictObject({
-  from: projectPath,
-  to: imagePath.meta({ description: "Destination in the image; a directory's contents go under it; a file lands at it, or inside it when it ends with '/'." }),
-  mode: fileMode.optional(),
-  platform: platform.optional().meta({ description: "Copy only into this platform's image; must be listed in deploy.platforms." }),
-});
+const excludePattern = checkedString(excludePatternProblem, "A path relative to `from` to leave out; '*' matches within a name, '**' any number of directories; a pattern without '/' matches that name at any depth.");
+
+const CopySchema = z
+  .strictObject({
+    from: projectPath,
+    to: imagePath.meta({ description: "Destination in the image; a directory's contents go under it; a file lands at it, or inside it when it ends with '/'." }),
+    mode: fileMode.optional(),
+    platform: platform.optional().meta({ description: "Copy only into this platform's image; must be listed in deploy.platforms." }),
+    exclude: z.array(excludePattern).optional().meta({ description: "Paths under `from` not to copy, besides .git, .vox and OCI image layouts, which are never copied." }),
+    allow_special_modes: z.boolean().optional().meta({ description: "Allow a `mode` with setuid, setgid or sticky bits, or writable by others." }),
+  })
+  .superRefine((copy, ctx) => {
+    if (copy.mode !== undefined && (copy.mode & SPECIAL_MODE_BITS) !== 0 && copy.allow_special_modes !== true) {
+      ctx.addIssue({ code: "custom", path: ["mode"], message: `0${copy.mode.toString(8)} is setuid, setgid, sticky or writable by others; set allow_special_modes = true if that is intended` });
+    }
+  });
 
 const ContainerSchema = z.looseObject({
   image_name: nonEmpty.optional(),
@@ -157,9 +174,9 @@ const DeploySchema = z.strictObject({
   platforms: z.array(platform).min(1, "must list at least one platform").default([...DEFAULT_PLATFORMS]),
   base: baseImage.optional(),
   copy: z.array(CopySchema).optional(),
-  entrypoint: z.array(z.string()).optional(),
-  cmd: z.array(z.string()).optional(),
-  env: z.record(z.string().regex(ENV_NAME, "must be an environment variable name (letters, digits, '_'; not starting with a digit)"), z.string()).optional(),
+  entrypoint: z.array(noNul).optional(),
+  cmd: z.array(noNul).optional(),
+  env: z.record(z.string().regex(ENV_NAME, "must be an environment variable name (letters, digits, '_'; not starting with a digit)"), noNul).optional(),
   workdir: imagePath.optional(),
   user: nonEmpty.optional(),
   labels: stringTable.optional(),
@@ -302,10 +319,10 @@ function isTable(value: unknown): value is Record<string, unknown> {
 function isPlatform(text: string): boolean {
   try {
     parsePlatform(text);
-    return true;
   } catch {
     return false;
   }
+  return text.split("/").every((part) => PLATFORM_PART.test(part));
 }
 
 function referenceProblem(text: string): string | undefined {
@@ -334,6 +351,17 @@ function imagePathProblem(path: string): string | undefined {
   if (path.includes("\0")) return "must not contain NUL";
   if (path.includes("\\")) return "must use forward slashes";
   if (path.split("/").includes("..")) return "must not contain '..'";
+  if (path !== "/" && path.replace(/\/$/, "").slice(1).split("/").some((part) => part === "." || part === "")) {
+    return `must be a plain path without '.' or empty parts (write ${JSON.stringify(posix.normalize(path))})`;
+  }
+  return undefined;
+}
+
+/** Why an `exclude` pattern cannot be used, or undefined. */
+function excludePatternProblem(pattern: string): string | undefined {
+  const problem = projectPathProblem(pattern);
+  if (problem) return problem;
+  if (pattern.split("/").some((part) => part === "." || part === "..")) return "must not contain '.' or '..' parts";
   return undefined;
 }
 
