@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, cp, mkdir, mkdtemp, rename, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -6,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { VoxError } from "../errors/mod.ts";
-import { collectInputs, type CopyEntry, inputSetHash } from "./inputs.ts";
+import { collectInputs, type CopyEntry, excludeMatcher, inputSetHash } from "./inputs.ts";
 
 const BIG = Buffer.alloc(3 * 1024 * 1024 + 17, 7); // larger than one read chunk
 
@@ -150,4 +151,52 @@ test("collectInputs() lists every one of many small files and a large one", asyn
   const [set] = await collectInputs(root, [{ from: "tree", to: "/t" }]);
   assert.equal(set!.files.length, 20 + 2000 + 1);
   assert.equal(set!.files.find((f) => f.path === "t/large.bin")?.size, 64 * 1024 * 1024);
+});
+
+test("collectInputs() never reads through a directory swapped for a symlink between the walk and the read", async () => {
+  const root = await makeProject();
+  const outside = await mkdtemp(join(tmpdir(), "vox-outside-"));
+  await writeFile(join(outside, "util.js"), "export {}\n"); // same size as the real one: only its identity tells them apart
+  await writeFile(join(outside, "secret"), "do not ship\n");
+  const swap = async () => {
+    await rename(join(root, "dist", "lib"), join(root, "lib-moved"));
+    await symlink(outside, join(root, "dist", "lib"));
+  };
+  await assert.rejects(collectInputs(root, APP, { checkpoint: swap, keepContent: true }), (error: unknown) => {
+    assert.ok(error instanceof VoxError);
+    assert.equal(error.code, "E_INPUT_CHANGED");
+    assert.match(error.message, /dist\/lib\/util\.js changed while it was being read .*swapped for a link/);
+    return true;
+  });
+});
+
+test("collectInputs() refuses a file swapped for a FIFO after the walk without blocking on it, and keeps exactly the bytes it hashed", async () => {
+  const root = await makeProject();
+  const fifo = async () => {
+    await unlink(join(root, "dist", "index.js"));
+    execFileSync("mkfifo", [join(root, "dist", "index.js")]);
+  };
+  await assert.rejects(collectInputs(root, APP, { checkpoint: fifo }), (error: unknown) => error instanceof VoxError && error.code === "E_INPUT_CHANGED");
+  const fresh = await makeProject();
+  const [set] = await collectInputs(fresh, APP, { keepContent: true });
+  const big = set!.files.find((f) => f.path === "app/big.bin")!;
+  assert.deepEqual(Buffer.from(big.content!), BIG);
+  assert.equal(createHash("sha256").update(big.content!).digest("hex"), big.sha256);
+  assert.equal((await collectInputs(fresh, APP))[0]!.files.find((f) => f.path === "app/big.bin")!.content, undefined);
+});
+
+test("collectInputs() leaves out .git, .vox and image layouts at any depth, and the entry's `exclude` patterns", async () => {
+  const root = await makeProject();
+  for (const dir of [".git", ".vox/oci", "dist/.git", "out/image/blobs", "logs/deep"]) await mkdir(join(root, dir), { recursive: true });
+  await writeFile(join(root, ".git", "config"), "[remote]\nurl = https://token@example.com\n");
+  await writeFile(join(root, "out", "image", "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(join(root, "logs", "deep", "a.log"), "x");
+  await writeFile(join(root, "logs", "keep.txt"), "x");
+  await writeFile(join(root, "dist", "lib", "a.tmp"), "x");
+  const [set] = await collectInputs(root, [{ from: ".", to: "/src", exclude: ["*.log", "dist/lib/*.tmp", "**/big.bin"] }]);
+  const paths = set!.files.map((f) => f.path);
+  for (const gone of ["src/.git", "src/.vox", "src/dist/.git", "src/out/image", "src/logs/deep/a.log", "src/dist/lib/a.tmp", "src/dist/big.bin"]) assert.ok(!paths.includes(gone), gone);
+  for (const kept of ["src/out", "src/logs/deep", "src/logs/keep.txt", "src/dist/lib/util.js"]) assert.ok(paths.includes(kept), kept);
+  assert.deepEqual(["a.log", "x/a.log", "tmp", "x/tmp"].map(excludeMatcher(["*.log", "tmp"])), [true, true, true, true]);
+  assert.deepEqual(["tmp", "x/tmp", "b/c/d", "b/c"].map(excludeMatcher(["tmp/x", "b/**"])), [false, false, true, true]);
 });

@@ -106,7 +106,7 @@ export {
   VoxLockSchema,
   writeLock,
 } from "./lock.ts";
-export { type CollectInputsOptions, collectInputs, type CopyEntry, type InputFile, type InputSet, inputSetHash } from "./inputs.ts";
-export { findProjectRoot, loadProject, nodeProjectFs, type Project, type ProjectFs } from "./project.ts";
+export { ALWAYS_EXCLUDED, type CollectInputsOptions, collectInputs, type CopyEntry, excludeMatcher, type InputFile, type InputSet, inputSetHash } from "./inputs.ts";
+export { findProjectRoot, loadProject, nodeProjectFs, type Project, type ProjectFs, projectStateDir, STATE_DIR } from "./project.ts";
 export { formatKeyPath, type KeyPath, locateTomlKeys, type TomlKeyLocator } from "./toml_locator.ts";
 export { ProjectFileError } from "./_toml_schema.ts";

@@ -1,7 +1,7 @@
 // A Vox project on disk: the directory holding Vox.toml, found by searching upwards like git finds `.git`,
 // with its manifest and (when present) its lock loaded together.
 
-import { stat } from "node:fs/promises";
+import { lstat, mkdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import { LOCK_FILE, readLock, type VoxLock } from "./lock.ts";
@@ -69,4 +69,30 @@ export async function loadProject(dir: string): Promise<Project> {
   const manifest = await readManifest(manifestPath);
   const lock = await readLock(lockPath);
   return { root, manifestPath, manifest, lockPath, ...(lock === undefined ? {} : { lock }) };
+}
+
+/** The directory vox keeps a project's build state in (the default image layout, release.json). */
+export const STATE_DIR = ".vox";
+
+/**
+ * The project's `.vox` directory, created when missing. A `.vox` that is a symbolic link (or not a directory) is
+ * refused: a checkout could otherwise send the layout and release.json wherever the link points.
+ *
+ * @example
+ * ```ts
+ * await projectStateDir("/src/app"); // "/src/app/.vox"
+ * ```
+ */
+export async function projectStateDir(root: string): Promise<string> {
+  const dir = join(root, STATE_DIR);
+  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  const found = await lstat(dir);
+  if (!found.isDirectory()) {
+    throw new VoxError("E_STATE_DIR", `Cannot use ${dir}: it is ${found.isSymbolicLink() ? "a symbolic link" : "not a directory"}, and vox writes build output there`, {
+      hint: `Remove ${dir} (vox recreates it as a directory), or pass --output oci:<dir> and keep it out of the checkout`,
+    });
+  }
+  return dir;
 }
