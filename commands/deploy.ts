@@ -2,15 +2,14 @@
 // Option resolution and reporting only; the work is in deploy/, pm/ and oci/.
 
 import { homedir, hostname } from "node:os";
-import { mkdir } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
 import { ASSEMBLY_FORMAT, buildImage, type BuildResult, pushBuild, resolveLock } from "../deploy/mod.ts";
 import { usageError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { formatReference, openLayout, parsePlatform, parseReference } from "../oci/mod.ts";
-import { collectInputs, loadProject, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
+import { collectInputs, loadProject, projectStateDir, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
 import { parseSourceDateEpoch } from "../release/mod.ts";
 import { registryClient } from "./_registry.ts";
 
@@ -31,7 +30,8 @@ export const lockCommand: Handler = async (args, context) => {
 export const deployBuildCommand: Handler = async (args, context) => {
   if (args.flag("frozen") && args.string("push")) throw usageError("E_USAGE", "Cannot use --frozen with --push: pushing needs the network", "Drop --frozen, or push later from the layout");
   const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
-  const output = parseOutput(args.string("output"), { cwd: context.cwd, root: project.root, version: project.manifest.package.version });
+  const stateDir = await projectStateDir(project.root);
+  const output = parseOutput(args.string("output"), { cwd: context.cwd, stateDir, version: project.manifest.package.version });
   const platforms = args.list("platform").flatMap((p) => p.split(",")).filter(Boolean);
   const push = args.string("push") ? parseReference(args.string("push")!) : undefined;
   const registry = args.flag("frozen") ? undefined : await registryClient(args, context, [project.manifest.deploy?.base, push && formatReference(push)]);
@@ -53,7 +53,7 @@ export const deployBuildCommand: Handler = async (args, context) => {
     log: (line) => context.out.stderr(`${line}\n`),
   });
   const pushed = push && registry ? await pushBuild(registry, push, result, await openLayout(result.outputDir), project.manifest.deploy?.base) : undefined;
-  await writeRelease(join(project.root, ".vox", "release.json"), result, pushed);
+  await writeRelease(join(stateDir, "release.json"), result, pushed);
   report(args, context, result, pushed);
 };
 
@@ -81,7 +81,6 @@ function report(args: ParsedArgs, context: CommandContext, result: BuildResult, 
 
 /** The Release tuple of the last build, for `vox deploy release` to record; written beside, then renamed. */
 async function writeRelease(path: string, result: BuildResult, pushed: { reference: string } | undefined): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const release = {
     image_digest: result.indexDigest,
     manifest_content_hash: result.manifestContentHash,
@@ -92,9 +91,9 @@ async function writeRelease(path: string, result: BuildResult, pushed: { referen
 }
 
 /** `oci:<dir>[:<tag>]`; the default is `.vox/oci` in the project, named after the package version. */
-function parseOutput(text: string | undefined, where: { cwd: string; root: string; version: string | undefined }): { dir: string; tag: string } {
+function parseOutput(text: string | undefined, where: { cwd: string; stateDir: string; version: string | undefined }): { dir: string; tag: string } {
   const fallbackTag = where.version ?? "latest";
-  if (text === undefined) return { dir: join(where.root, ".vox", "oci"), tag: fallbackTag };
+  if (text === undefined) return { dir: join(where.stateDir, "oci"), tag: fallbackTag };
   const match = /^oci:(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(text);
   if (!match) throw usageError("E_USAGE", `Cannot use --output ${text}: expected oci:<dir>[:<tag>]`, "For example --output oci:dist/image:1.0.0");
   return { dir: resolve(where.cwd, match[1]!), tag: match[2] ?? fallbackTag };

@@ -1,14 +1,15 @@
 import { VoxError } from "../errors/mod.ts";
-import type { ResolvedBase } from "../pm/mod.ts";
+import type { LockedBase, ResolvedBase } from "../pm/mod.ts";
 import {
   type BaseImage,
-  type BlobSource,
   type Descriptor,
   type Digest,
   formatPlatform,
   ImageConfigSchema,
+  type Index,
   type Layout,
   parseDocument,
+  parsePlatform,
   parseReference,
   type Platform,
   type Reference,
@@ -80,7 +81,7 @@ export async function resolveBase(reference: string, platforms: readonly Platfor
   const document = parseDocument(top.bytes, top.mediaType, `base image ${reference}`);
   if (document.kind === "index") {
     const chosen = platforms.map((wanted) => {
-      const match = document.index.manifests.find((entry) => entry.platform && samePlatform(entry.platform, wanted));
+      const match = platformEntry(document.index, wanted);
       if (!match) {
         const offered = document.index.manifests.flatMap((entry) => (entry.platform ? [formatPlatform(entry.platform)] : []));
         throw new VoxError("E_BASE_PLATFORM", `Cannot use base ${reference} for ${formatPlatform(wanted)}: it offers ${offered.join(", ") || "no platforms"}`, {
@@ -102,6 +103,38 @@ export async function resolveBase(reference: string, platforms: readonly Platfor
   return { reference, digest: top.digest, mediaType: document.mediaType, platforms: platforms.map((wanted) => ({ platform: formatPlatform(wanted), digest: top.digest })) };
 }
 
+/** The manifest an index gives for a platform: the first entry that matches, as every registry client picks. */
+function platformEntry(index: Index, wanted: Platform): Descriptor | undefined {
+  return index.manifests.find((entry) => entry.platform && samePlatform(entry.platform, wanted));
+}
+
+/**
+ * Checks a lock's base against the index it pins: each locked platform digest must be the manifest that index (read
+ * by digest from the cache or the registry, so verified) lists for that platform, or, for a single-platform base,
+ * the locked digest itself. Anything else means vox.lock was edited or left stale by hand: E_LOCK_TAMPERED, naming
+ * every mismatch. Run on every build, --frozen included.
+ *
+ * @example
+ * ```ts
+ * await verifyLockedBase(lock.base, { output, cache, remote });
+ * ```
+ */
+export async function verifyLockedBase(base: LockedBase, stores: BaseStores): Promise<void> {
+  const ref = parseReference(base.reference);
+  const bytes = await fetchInto(stores, ref, { mediaType: base.media_type, digest: base.digest as Digest, size: 0 }, "index", { keepOut: true });
+  const document = parseDocument(bytes, undefined, `base index ${base.digest}`);
+  const problems = base.platforms.flatMap(({ platform, digest }) => {
+    const listed = document.kind === "index" ? platformEntry(document.index, parsePlatform(platform))?.digest : base.digest;
+    if (listed === digest) return [];
+    return [listed ? `${platform} is locked as ${digest}, but the locked index ${base.digest} lists ${listed}` : `${platform} is locked as ${digest}, but the locked index ${base.digest} has no ${platform} manifest`];
+  });
+  if (problems.length > 0) {
+    throw new VoxError("E_LOCK_TAMPERED", `Cannot build: vox.lock is tampered or stale: its platform digests disagree with its base index:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
+      hint: "Run `vox lock` to resolve the base again, review the vox.lock diff, and commit it",
+    });
+  }
+}
+
 /** linux/arm64 and linux/arm64/v8 are the same machine; otherwise os, architecture and variant must agree. */
 function samePlatform(offered: Platform, wanted: Platform): boolean {
   if (offered.os !== wanted.os || offered.architecture !== wanted.architecture) return false;
@@ -117,6 +150,8 @@ export interface BaseStores {
   cache?: Layout;
   /** The registry, unless the network is forbidden. */
   remote?: ImageSource;
+  /** Where warnings go (a corrupt entry evicted); default: nowhere. */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -139,34 +174,51 @@ export async function materializeBase(ref: Reference, manifestDigest: Digest, st
   if (config.rootfs.diff_ids.length !== document.manifest.layers.length) {
     throw new VoxError("E_BASE", `Cannot use base ${manifestDigest}: it has ${document.manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`, { hint: "The base image is malformed; pick another" });
   }
-  // Layers are only copied, never parsed: one the output already holds needs no read at all (a push re-verifies it).
+  // Layers are only copied, never parsed: one the output already holds intact is not read into memory.
   for (const layer of document.manifest.layers) {
-    if (!(await stores.output.hasBlob(layer.digest as Digest))) await fetchInto(stores, ref, layer, "layer");
+    if (!(await stores.output.hasIntactBlob(layer.digest as Digest))) await fetchInto(stores, ref, layer, "layer");
   }
   return { manifestDigest, manifest: document.manifest, config };
 }
 
-async function fetchInto(stores: BaseStores, ref: Reference, descriptor: Descriptor, what: string): Promise<Uint8Array> {
+/**
+ * A base blob from the output layout, the cache or the registry, in that order. A cache entry that is corrupt, or a link,
+ * fifo or device in a blob's place, is evicted with a warning and fetched again; under --frozen that is an error
+ * naming it (a bad copy in the output is replaced silently). `keepOut` leaves the output layout alone (the base index is checked, not part of our image).
+ */
+async function fetchInto(stores: BaseStores, ref: Reference, descriptor: Descriptor, what: string, options: { keepOut?: boolean } = {}): Promise<Uint8Array> {
   const digest = descriptor.digest as Digest;
-  const local = await firstHolding([stores.output, stores.cache], digest);
-  if (local) {
-    const bytes = await local.readBlob(digest);
-    await stores.output.writeBlob(bytes, digest);
-    return bytes;
+  const output = options.keepOut ? undefined : stores.output;
+  for (const layout of [output, stores.cache]) {
+    if (!layout) continue;
+    const bytes = await layout.readBlob(digest).catch(async (error: VoxError) => {
+      if (error.code === "E_BLOB_MISSING") return undefined;
+      if (error.code !== "E_DIGEST_MISMATCH" && error.code !== "E_BLOB_UNUSABLE") throw error;
+      await layout.removeBlob(digest);
+      // A bad copy in the output is just replaced; one in the shared cache is worth telling the user about.
+      if (layout === stores.cache) evicted(`base ${what} ${digest} in the cache ${layout.dir}`, error, stores);
+      return undefined;
+    });
+    if (bytes) {
+      await output?.writeBlob(bytes, digest);
+      return bytes;
+    }
   }
   if (!stores.remote) {
     throw new VoxError("E_FROZEN", `Cannot build with --frozen: base ${what} ${digest} of ${ref.registry}/${ref.repository} is not in the cache`, {
       hint: "Run `vox deploy build --locked` once with network access to fill the cache, then --frozen works offline",
     });
   }
-  const bytes =
-    what === "manifest" ? (await stores.remote.getManifest({ ...ref, digest })).bytes : await stores.remote.getBlob(ref, descriptor);
+  const bytes = what === "manifest" || what === "index" ? (await stores.remote.getManifest({ ...ref, digest })).bytes : await stores.remote.getBlob(ref, descriptor);
   await stores.cache?.writeBlob(bytes, digest);
-  await stores.output.writeBlob(bytes, digest);
+  await output?.writeBlob(bytes, digest);
   return bytes;
 }
 
-async function firstHolding(layouts: ReadonlyArray<Layout | undefined>, digest: Digest): Promise<BlobSource | undefined> {
-  for (const layout of layouts) if (layout && (await layout.hasBlob(digest))) return layout;
-  return undefined;
+/** A cache entry that failed its checks and was removed: a warning when the registry can replace it, else an error. */
+function evicted(entry: string, error: VoxError, stores: BaseStores): void {
+  if (!stores.remote) {
+    throw new VoxError("E_FROZEN", `Cannot build with --frozen: ${entry} is unusable (${error.message}); it was removed`, { hint: "Build once without --frozen to fetch it again from the registry" });
+  }
+  stores.warn?.(`warning: ${entry} is unusable (${error.message}): evicted, fetched again from the registry`);
 }

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { usageError, VoxError } from "../errors/mod.ts";
 import type { Env, Spawner } from "../io/mod.ts";
 import {
@@ -23,11 +22,10 @@ import {
   type Platform,
   type RuntimeConfig,
   sha256Digest,
-  verifyDigest,
 } from "../oci/mod.ts";
 import { collectInputs, type InputFile, type InputSet, lockFromResolution, lockProblems, type Project, type ResolvedBase, type VoxLock, writeLock } from "../pm/mod.ts";
 import { imageAnnotations, type ImageFacts, gitFacts } from "./annotations.ts";
-import { type ImageSource, materializeBase, resolveBase } from "./base.ts";
+import { type BaseStores, type ImageSource, materializeBase, resolveBase, verifyLockedBase } from "./base.ts";
 import { builderIdentity, slsaProvenance } from "./provenance.ts";
 import { cycloneDxSbom } from "./sbom.ts";
 
@@ -76,9 +74,10 @@ export interface BuildResult {
 }
 
 /**
- * `vox deploy build`, as named steps: check (or refresh) the lock → materialise each platform's base →
- * build our layers (platform-independent ones once) → assemble configs, manifests and the index → attach
- * the SBOM and provenance as referrers → name the image in the layout.
+ * `vox deploy build`, as named steps: check (or refresh) the lock → check its platform digests against its base
+ * index → materialise each platform's base → build our layers (platform-independent ones once, from the bytes
+ * just hashed) → assemble configs, manifests and the index → attach the SBOM and provenance as referrers → name
+ * the image in the layout.
  *
  * @example
  * ```ts
@@ -93,11 +92,14 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
     throw new VoxError("E_MANIFEST", `Cannot build an image: ${project.manifestPath} has no deploy.base`, { hint: 'Add base = "<registry/repository:tag>" or base = "scratch" under [deploy]' });
   }
   const platforms = selectPlatforms(deploy.platforms, options.platforms, project.manifestPath);
-  const inputs = await collectInputs(project.root, deploy.copy ?? []);
+  const inputs = await collectInputs(project.root, deploy.copy ?? [], { keepContent: true });
   const { lock, updated } = await checkLock(project, inputs, options, seams);
+  // The cache first: a cache someone else can write is refused before anything is written anywhere.
+  const cache = await openLayout(seams.cacheDir, { create: true, private: true });
   const output = await openLayout(options.outputDir, { create: true });
-  const cache = await openLayout(seams.cacheDir, { create: true });
-  const bases = await materializeBases(lock, platforms, { output, cache, ...(options.frozen || !seams.registry ? {} : { remote: seams.registry }) });
+  const stores: BaseStores = { output, cache, warn: seams.log, ...(options.frozen || !seams.registry ? {} : { remote: seams.registry }) };
+  if (lock.base) await verifyLockedBase(lock.base, stores);
+  const bases = await materializeBases(lock, platforms, stores);
   const created = rfc3339(options.sourceDateEpoch);
   const layers = await buildInputLayers(inputs, options.sourceDateEpoch, output);
   const facts = await projectFacts(project, seams.spawner, baseReference);
@@ -182,7 +184,7 @@ export async function resolveLock(project: Project, inputs: InputSet[], platform
 }
 
 /** Step 2: each platform's base, copied into the output layout from the cache or the registry. */
-async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Parameters<typeof materializeBase>[2]): Promise<Map<string, BaseImage>> {
+async function materializeBases(lock: VoxLock, platforms: Platform[], stores: BaseStores): Promise<Map<string, BaseImage>> {
   const bases = new Map<string, BaseImage>();
   if (!lock.base) return bases;
   const ref = parseReference(lock.base.reference);
@@ -194,36 +196,32 @@ async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Pa
 }
 
 /**
- * Step 3: one layer per [[deploy.copy]] entry, each built once however many platforms use it. File bytes are
- * checked against the hashes just locked, so a file edited mid-build cannot slip into the image.
+ * Step 3: one layer per [[deploy.copy]] entry, each built once however many platforms use it, from the bytes that
+ * were hashed against the lock: the files are not opened again, so nothing swapped in since can slip in.
  */
 async function buildInputLayers(inputs: InputSet[], mtime: number, output: Layout): Promise<Map<InputSet, Layer>> {
   const layers = new Map<InputSet, Layer>();
   for (const input of inputs) {
-    const layer = await buildLayer(input.files.map(verifiedLayerEntry), { mtime });
+    const layer = await buildLayer(input.files.map(inputLayerEntry), { mtime });
     await output.writeBlob(layer.blob, layer.descriptor.digest as Digest);
     layers.set(input, layer);
   }
   return layers;
 }
 
-/** A layer entry whose bytes are read when the layer is written, and refused unless they still hash as locked. */
-export function verifiedLayerEntry(file: InputFile): LayerEntry {
+/** A layer entry for an input file, its bytes those `collectInputs` hashed (with `keepContent`). */
+export function inputLayerEntry(file: InputFile): LayerEntry {
   return {
     path: file.path,
     type: file.type,
     mode: file.mode,
     ...(file.linkTarget === undefined ? {} : { linkTarget: file.linkTarget }),
-    ...(file.type === "file"
-      ? {
-          read: async () => {
-            const bytes = await readFile(file.source);
-            verifyDigest(bytes, `sha256:${file.sha256}`, `${file.source} (it changed after it was hashed; build again)`);
-            return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-          },
-        }
-      : {}),
+    ...(file.type === "file" ? { read: async () => file.content ?? missingContent(file) } : {}),
   };
+}
+
+function missingContent(file: InputFile): never {
+  throw new VoxError("E_INTERNAL", `Cannot pack ${file.source}: its bytes were not kept when it was hashed`, { hint: "This is a bug in vox; please report it" });
 }
 
 function runtimeConfig(deploy: NonNullable<Project["manifest"]["deploy"]>): RuntimeConfig {

@@ -41,6 +41,8 @@ export interface Document {
   descriptor: Descriptor;
 }
 
+const OCI_IMAGE_LABEL_PREFIX = "org.opencontainers.image.";
+
 /** Docker schema 2 layer types are the same bytes as their OCI equivalents; images vox writes say OCI. */
 const OCI_LAYER_TYPE: Record<string, string> = {
   [MediaType.dockerLayerGzip]: MediaType.ociLayerGzip,
@@ -120,7 +122,7 @@ function imageConfig(spec: ImageSpec): ImageConfig {
   const entrypoint = runtime.entrypoint ?? baseRuntime.Entrypoint ?? undefined;
   // As with a Dockerfile ENTRYPOINT: a new entrypoint drops the base's CMD unless a cmd is given too.
   const cmd = runtime.cmd ?? (runtime.entrypoint ? undefined : (baseRuntime.Cmd ?? undefined));
-  const labels = { ...(baseRuntime.Labels ?? {}), ...(runtime.labels ?? {}), ...spec.annotations };
+  const labels = { ...ownLabels(baseRuntime.Labels ?? {}), ...checkedLabels(runtime.labels ?? {}, spec.annotations), ...spec.annotations };
   const exposed = { ...(baseRuntime.ExposedPorts ?? {}), ...Object.fromEntries((runtime.exposedPorts ?? []).map((port) => [port, {}])) };
   return {
     ...(base ?? {}),
@@ -141,6 +143,26 @@ function imageConfig(spec: ImageSpec): ImageConfig {
     rootfs: { type: "layers", diff_ids: [...(base?.rootfs.diff_ids ?? []), ...spec.layers.map(({ layer }) => layer.diffId)] },
     history: [...(base?.history ?? []), ...spec.layers.map(({ createdBy }) => ({ created: spec.created, created_by: createdBy, comment: "vox deploy build" }))],
   };
+}
+
+/**
+ * The base's labels minus its `org.opencontainers.image.*` ones: those describe the base (its source, revision, url),
+ * and on our image they would name the wrong project; the base is recorded as base.name and base.digest instead.
+ */
+function ownLabels(base: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(base).filter(([key]) => !key.startsWith(OCI_IMAGE_LABEL_PREFIX)));
+}
+
+/** The user's labels, refused where one contradicts an annotation we set (the config would disagree with the manifest). */
+function checkedLabels(labels: Record<string, string>, annotations: Record<string, string>): Record<string, string> {
+  for (const [key, value] of Object.entries(labels)) {
+    if (Object.hasOwn(annotations, key) && annotations[key] !== value) {
+      throw new VoxError("E_LABEL_CONFLICT", `Cannot set label ${key} = '${value}': vox sets it to '${annotations[key]}' (from git or [package]) on the manifest and config`, {
+        hint: `Remove ${key} from [deploy] labels in Vox.toml, or change what it comes from ([package] or the git remote)`,
+      });
+    }
+  }
+  return labels;
 }
 
 /** Base `KEY=value` entries with ours applied: a key we set replaces the base's in place; new keys follow. */

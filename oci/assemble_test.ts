@@ -60,3 +60,14 @@ test("assembleIndex() lists the manifests with their platforms and carries the a
   assert.equal(parsed.annotations["org.opencontainers.image.version"], "1.0.0");
   assert.equal(index.descriptor.digest, sha256Digest(index.bytes));
 });
+
+test("assembleImage() drops the base's org.opencontainers.image.* labels, lets ours win, and refuses a user label contradicting an annotation", () => {
+  const labelled: BaseImage = { ...base, config: { ...base.config, config: { ...base.config.config, Labels: { maintainer: "base", "org.opencontainers.image.source": "https://base.example", "org.opencontainers.image.revision": "abc", "org.opencontainers.image.url": "https://base.example" } } } };
+  const spec = { platform: amd64, base: labelled, layers: [], annotations: { "org.opencontainers.image.source": "https://github.com/acme/hello" }, created };
+  const { config } = assembleImage({ ...spec, runtime: { labels: { team: "web", "org.opencontainers.image.source": "https://github.com/acme/hello" } } });
+  assert.deepEqual(decode(config.bytes).config.Labels, { maintainer: "base", team: "web", "org.opencontainers.image.source": "https://github.com/acme/hello" });
+  assert.throws(
+    () => assembleImage({ ...spec, runtime: { labels: { "org.opencontainers.image.source": "https://elsewhere.example" } } }),
+    (e: Error & { code?: string }) => e.code === "E_LABEL_CONFLICT" && /https:\/\/elsewhere\.example/.test(e.message),
+  );
+});

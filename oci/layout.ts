@@ -1,7 +1,10 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { link, lstat, mkdir, open, readFile, rm, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { VoxError } from "../errors/mod.ts";
-import { writeFileAtomic } from "../io/mod.ts";
+import { acquireFileLock, writeFileAtomic } from "../io/mod.ts";
+import { besideTarget } from "../io/atomic.ts";
 import { canonicalJson } from "./canonical_json.ts";
 import { type Digest, parseDigest, sha256Digest, verifyDigest } from "./digest.ts";
 import { MediaType } from "./media_types.ts";
@@ -10,15 +13,31 @@ import { type Descriptor, type Index, IndexSchema } from "./types.ts";
 /** The annotation an image layout uses to name an entry of its index.json (its "tag"). */
 export const REF_NAME = "org.opencontainers.image.ref.name";
 const LAYOUT_FILE = { imageLayoutVersion: "1.0.0" };
+/** Never follow a link planted where a blob should be, never block on a fifo there. */
+const BLOB_OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+const CHUNK = 1 << 20;
+/** index.json updates take milliseconds; a holder this slow is stuck, and the error names it. */
+const INDEX_LOCK_WAIT_MS = 30_000;
 
 /** Where blobs come from: an image layout, a cache or a registry. */
 export interface BlobSource {
   readBlob(digest: Digest): Promise<Uint8Array>;
 }
 
+export interface OpenLayoutOptions {
+  /** Create the directory, `oci-layout` and an empty `index.json` when missing. Default false. */
+  create?: boolean;
+  /**
+   * Refuse a layout another user could have written into (a shared cache): it, its parent and `blobs/<alg>` must be
+   * real directories owned by this user and not writable by group or others, as git's safe.directory demands of a
+   * repository. Created directories get mode 0700. Default false (an output layout is the user's own choice).
+   */
+  private?: boolean;
+}
+
 /**
  * An OCI image layout directory (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`): content-addressed, so
- * a blob already present is not written again, and every blob is re-verified when read.
+ * a blob already present (and intact) is not written again, and every blob is re-verified when read.
  *
  * @example
  * ```ts
@@ -26,7 +45,12 @@ export interface BlobSource {
  * const digest = await layout.writeBlob(new TextEncoder().encode("{}"));
  * ```
  */
-export async function openLayout(dir: string, options: { create?: boolean } = {}): Promise<Layout> {
+export async function openLayout(dir: string, options: OpenLayoutOptions = {}): Promise<Layout> {
+  if (options.private) {
+    await checkPrivate(dir, [dirname(dir)]);
+    if (options.create) await mkdir(join(dir, "blobs", "sha256"), { recursive: true, mode: 0o700 });
+    await checkPrivate(dir, [dirname(dir), dir, join(dir, "blobs"), join(dir, "blobs", "sha256")]);
+  }
   const marker = join(dir, "oci-layout");
   const present = await readFile(marker, "utf8").then((text) => JSON.parse(text) as { imageLayoutVersion?: string }, () => undefined);
   if (!present) {
@@ -35,7 +59,8 @@ export async function openLayout(dir: string, options: { create?: boolean } = {}
     }
     await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
     await writeFileAtomic(marker, canonicalJson(LAYOUT_FILE));
-    if (!(await exists(join(dir, "index.json")))) await writeFileAtomic(join(dir, "index.json"), canonicalJson(emptyIndex()));
+    // Never over an index another build has just written: parallel builds may open the same new layout.
+    await createIfAbsent(join(dir, "index.json"), canonicalJson(emptyIndex()));
   } else if (present.imageLayoutVersion !== "1.0.0") {
     throw new VoxError("E_LAYOUT", `Cannot open OCI layout ${dir}: imageLayoutVersion ${present.imageLayoutVersion} is not 1.0.0`);
   }
@@ -50,29 +75,78 @@ export class Layout implements BlobSource {
     return join(this.dir, "blobs", algorithm, hex);
   }
 
+  /** Whether a regular file (not a link, fifo or directory) is stored under `digest`; its bytes are not checked. */
   async hasBlob(digest: Digest): Promise<boolean> {
-    return exists(this.blobPath(digest));
+    return (await lstat(this.blobPath(digest)).catch(() => undefined))?.isFile() ?? false;
   }
 
-  /** Reads a blob and verifies it against its name: a layout on disk is not trusted to be intact. */
+  /** Whether the blob is present and its bytes hash to its name, read in chunks (a layer is never held whole). */
+  async hasIntactBlob(digest: Digest): Promise<boolean> {
+    const handle = await open(this.blobPath(digest), BLOB_OPEN_FLAGS).catch(() => undefined);
+    if (!handle) return false;
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) return false;
+      const { algorithm, hex } = parseDigest(digest);
+      const hash = createHash(algorithm);
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, stat.size + 1));
+      let total = 0;
+      for (let read = -1; read !== 0 && total <= stat.size; total += read) {
+        ({ bytesRead: read } = await handle.read(buffer, 0, buffer.length, null));
+        hash.update(buffer.subarray(0, read));
+      }
+      return total === stat.size && hash.digest("hex") === hex;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Reads a blob and verifies it against its name: a layout on disk is not trusted to be intact. A link, fifo or
+   * device in its place is refused unopened (E_BLOB_UNUSABLE), and no more is read than the file's size.
+   */
   async readBlob(digest: Digest): Promise<Uint8Array> {
-    const bytes = await readFile(this.blobPath(digest)).catch((error: NodeJS.ErrnoException) => {
+    const path = this.blobPath(digest);
+    const handle = await open(path, BLOB_OPEN_FLAGS).catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") throw new VoxError("E_BLOB_MISSING", `Cannot read blob ${digest} from ${this.dir}: it is not there`, { hint: "Rebuild the layout, or copy it again" });
+      if (error.code === "ELOOP") throw unusable(digest, this.dir, "it is a symbolic link");
       throw error;
     });
-    verifyDigest(bytes, digest, `blob ${digest} in ${this.dir}`);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw unusable(digest, this.dir, "it is not a regular file");
+      const bytes = Buffer.alloc(stat.size);
+      let total = 0;
+      while (total < stat.size) {
+        const { bytesRead } = await handle.read(bytes, total, stat.size - total, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+      }
+      const read = bytes.subarray(0, total);
+      verifyDigest(read, digest, `blob ${digest} in ${this.dir}`);
+      return new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Removes whatever is stored under `digest` (a corrupt blob, a planted link or fifo) so it can be stored again. */
+  async removeBlob(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { recursive: true, force: true });
   }
 
   /**
    * Stores bytes under their digest (write beside, then rename) and returns it. With `expected`, the bytes are
-   * checked against it (hashed once, in its algorithm); without, their sha256 names them.
+   * checked against it (hashed once, in its algorithm); without, their sha256 names them. A blob already there is
+   * kept only if it is intact; anything else under that name is replaced.
    */
   async writeBlob(bytes: Uint8Array, expected?: Digest): Promise<Digest> {
     if (expected !== undefined) verifyDigest(bytes, expected, `blob ${expected}`);
     const digest = expected ?? sha256Digest(bytes);
+    if (await this.hasIntactBlob(digest)) return digest;
     const path = this.blobPath(digest);
-    if (!(await exists(path))) await writeFileAtomic(path, bytes, { mode: 0o444 });
+    if (!(await this.hasBlob(digest))) await rm(path, { recursive: true, force: true });
+    await writeFileAtomic(path, bytes, { mode: 0o444 });
     return digest;
   }
 
@@ -85,13 +159,25 @@ export class Layout implements BlobSource {
 
   /**
    * Points `refName` at `descriptor` in index.json, replacing what it named before; with no name, adds the
-   * descriptor once (referrers such as SBOMs live in the index unnamed).
+   * descriptor once (referrers such as SBOMs live in the index unnamed). Read, change and write happen under
+   * `index.json.lock`, so builds writing into one layout at once all keep their entries.
    */
   async putIndexEntry(descriptor: Descriptor, refName?: string): Promise<void> {
-    const index = await this.readIndex();
-    const kept = index.manifests.filter((entry) => (refName === undefined ? entry.digest !== descriptor.digest || entry.annotations?.[REF_NAME] !== undefined : entry.annotations?.[REF_NAME] !== refName));
-    const entry: Descriptor = refName === undefined ? descriptor : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: refName } };
-    await writeFileAtomic(join(this.dir, "index.json"), canonicalJson({ ...index, manifests: [...kept, entry] }));
+    const lock = await acquireFileLock(join(this.dir, "index.json.lock"), {
+      waitMs: INDEX_LOCK_WAIT_MS,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      isAlive: processIsAlive,
+      purpose: `update the index of the OCI layout ${this.dir}`,
+      hint: "Wait for the other build to finish; if no vox process is running, delete the lock file",
+    });
+    try {
+      const index = await this.readIndex();
+      const kept = index.manifests.filter((entry) => (refName === undefined ? entry.digest !== descriptor.digest || entry.annotations?.[REF_NAME] !== undefined : entry.annotations?.[REF_NAME] !== refName));
+      const entry: Descriptor = refName === undefined ? descriptor : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: refName } };
+      await writeFileAtomic(join(this.dir, "index.json"), canonicalJson({ ...index, manifests: [...kept, entry] }));
+    } finally {
+      await lock.release();
+    }
   }
 
   /** The descriptor index.json names `refName`, if any. */
@@ -104,6 +190,52 @@ function emptyIndex(): Index {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+function unusable(digest: Digest, dir: string, why: string): VoxError {
+  return new VoxError("E_BLOB_UNUSABLE", `Cannot read blob ${digest} from ${dir}: ${why}`, { hint: "Remove it; vox stores blobs as regular files" });
+}
+
+/** Writes `data` at `path` unless something is already there: written beside, then hard-linked (which never replaces). */
+async function createIfAbsent(path: string, data: Uint8Array): Promise<void> {
+  const temp = besideTarget(path);
+  await writeFileAtomic(temp, data);
+  try {
+    await link(temp, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+}
+
+/** Every existing path must be a real directory of this user that group and others cannot write. */
+async function checkPrivate(layoutDir: string, paths: readonly string[]): Promise<void> {
+  const uid = process.getuid?.();
+  for (const path of paths) {
+    const stat = await lstat(path).catch(() => undefined);
+    if (!stat) continue;
+    const why = stat.isSymbolicLink()
+      ? "is a symbolic link"
+      : !stat.isDirectory()
+        ? "is not a directory"
+        : uid !== undefined && stat.uid !== uid
+          ? `is owned by uid ${stat.uid}, not by you (uid ${uid})`
+          : uid !== undefined && (stat.mode & 0o022) !== 0
+            ? `is writable by others (mode 0${(stat.mode & 0o7777).toString(8)})`
+            : undefined;
+    if (why) {
+      throw new VoxError("E_CACHE_UNSAFE", `Cannot use the cache ${layoutDir}: ${path} ${why}, so someone else could plant blobs in it`, {
+        hint: `Point VOX_CACHE_DIR at a directory only you can write (mkdir -m 700 <dir>), or make this one yours: chown $(id -u) ${path} && chmod go-w ${path}`,
+      });
+    }
+  }
+}
+
+/** A pid that exists, even one owned by another user (EPERM), holds its lock. */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

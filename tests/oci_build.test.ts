@@ -183,7 +183,7 @@ test("--frozen builds offline from the cache (all or some locked platforms), and
   assert.match(unlisted.stderr, /linux\/riscv64: not in deploy\.platforms/);
   const empty = await vox(["deploy", "build", "--frozen", "--output", `oci:${tempDir("frozen-empty")}`], project, { ...offline, VOX_CACHE_DIR: tempDir("empty-cache") });
   assert.equal(empty.status, 1);
-  assert.match(empty.stderr, /--frozen: base manifest sha256:[0-9a-f]{64} .* is not in the cache/);
+  assert.match(empty.stderr, /--frozen: base index sha256:[0-9a-f]{64} .* is not in the cache/);
 });
 
 test("a registry behind a private CA is trusted through VOX_CA_BUNDLE, and refused without it", async () => {
