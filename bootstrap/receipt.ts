@@ -1,12 +1,16 @@
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { VoxError } from "../errors/mod.ts";
+import { errorMessage, VoxError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 
 export const RECEIPT_NAME = ".vox-receipt.json";
 
-/** What an install added, so that uninstall removes exactly that and nothing else. */
+/**
+ * What an install added, so that uninstall removes exactly that and nothing else. Uninstall obeys it only where
+ * it lies (`installDir` must be that directory) and only for what install can write: the executables in that
+ * directory, the PROFILES under $HOME, and that directory's own chain of created parents.
+ */
 export const ReceiptSchema = z.object({
   schema: z.literal("vox.install-receipt/1"),
   version: z.string(),
@@ -31,10 +35,37 @@ export async function writeReceipt(receipt: Receipt): Promise<string> {
   return path;
 }
 
-export async function readReceipt(installDir: string): Promise<Receipt | undefined> {
-  const text = await readFile(join(installDir, RECEIPT_NAME), "utf8").catch(() => undefined);
-  if (text === undefined) return undefined;
-  const parsed = ReceiptSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new VoxError("E_RECEIPT", `Cannot read the install receipt in ${installDir}: ${parsed.error.issues[0]?.message}`, { hint: "Remove the files by hand; the receipt is damaged." });
-  return parsed.data;
+/** A receipt as read, with the owner and mode of the file it came from (checked on that same open file). */
+export interface FoundReceipt {
+  receipt: Receipt;
+  path: string;
+  uid: number;
+  mode: number;
+}
+
+/** The receipt in `installDir`, or undefined when there is none. */
+export async function readReceipt(installDir: string): Promise<FoundReceipt | undefined> {
+  const path = join(installDir, RECEIPT_NAME);
+  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT" || error.code === "ENOTDIR") return undefined;
+    throw new VoxError("E_RECEIPT", `Cannot read the install receipt ${path}: ${error.code}`, { hint: "Run this as the user who installed vox." });
+  });
+  if (!handle) return undefined;
+  try {
+    const damaged = (why: string) => new VoxError("E_RECEIPT", `Cannot read the install receipt in ${installDir}: ${why}`, { hint: "Remove the files by hand; the receipt is damaged." });
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw damaged("it is not a regular file");
+    const text = await handle.readFile("utf8");
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw damaged(errorMessage(error));
+    }
+    const parsed = ReceiptSchema.safeParse(json);
+    if (!parsed.success) throw damaged(`${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    return { receipt: parsed.data, path, uid: stats.uid, mode: stats.mode };
+  } finally {
+    await handle.close();
+  }
 }
