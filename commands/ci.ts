@@ -41,6 +41,7 @@ function renderBuildReport(report: ReleaseBuildReport): string {
     const smoke = report.smoke.find((s) => s.basename === artifact.basename);
     lines.push(`  ${artifact.basename}  ${artifact.sha256}  ${smoke ? `${smoke.status} (${smoke.runner})` : "smoke skipped"}`);
   }
+  for (const script of report.installScripts) lines.push(`  ${script}`);
   lines.push(`  ${report.checksums}`);
   return `${lines.join("\n")}\n`;
 }

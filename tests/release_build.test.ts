@@ -38,7 +38,7 @@ describe("vox ci release-build", () => {
   test("two builds from different checkouts, directories, umasks and runtimes give byte-identical archives", () => {
     const sums1 = readFileSync(join(d1, "checksums.txt"), "utf8");
     assert.equal(readFileSync(join(d2, "checksums.txt"), "utf8"), sums1);
-    assert.equal(sums1.trimEnd().split("\n").length, 6);
+    assert.equal(sums1.trimEnd().split("\n").length, 8, "six archives and the two install scripts");
     for (const name of readdirSync(d1).filter((n) => n !== "checksums.txt")) {
       assert.ok(readFileSync(join(d1, name)).equals(readFileSync(join(d2, name))), name);
     }
@@ -57,7 +57,7 @@ describe("vox ci release-build", () => {
 
   test("GNU sha256sum -c accepts checksums.txt", () => {
     const output = execFileSync("sha256sum", ["-c", "--strict", "checksums.txt"], { cwd: d1, encoding: "utf8" });
-    assert.equal(output.match(/: OK$/gm)?.length, 6);
+    assert.equal(output.match(/: OK$/gm)?.length, 8);
   });
 
   test("smoke runs linux x64 natively and linux arm64 under qemu, and reports windows as not smoke-tested", () => {
@@ -94,7 +94,7 @@ describe("vox ci release-build", () => {
       const verified = spawnSync(join(bin, "vox"), ["ci", "verify", d1, "--tag", "v0.1.0"], { encoding: "utf8" });
       assert.equal(verified.status, 0, verified.stderr);
       assert.match(verified.stdout, new RegExp(`signature: ok \\(key ${keys.keyId}`));
-      assert.equal(verified.stdout.match(/^ok /gm)?.length, 6);
+      assert.equal(verified.stdout.match(/^ok /gm)?.length, 8);
       const untrusted = runVoxSource(["ci", "verify", d1, "--tag", "v0.1.0"]);
       assert.equal(untrusted.status, 1);
       assert.match(untrusted.stderr, new RegExp(`made by key ${keys.keyId}, which is not trusted`));

@@ -1,8 +1,8 @@
 // Debian's nginx on a loopback port, serving a directory: the real static web server a mirror is.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { tempDir } from "./helpers.ts";
 
 export interface RunningServer {
@@ -39,15 +39,47 @@ export async function waitForPort(port: number, child?: ChildProcess): Promise<v
   throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
-/** Starts nginx serving `root` on 127.0.0.1 and returns its URL; `stop()` ends it. */
-export async function startNginx(root: string): Promise<RunningServer> {
+/** A self-signed certificate for 127.0.0.1 (PEM files); clients trust it through CURL_CA_BUNDLE / VOX_CA_BUNDLE. */
+export function selfSignedCert(): { cert: string; key: string } {
+  const dir = tempDir("pki");
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-keyout", key, "-out", cert], { stdio: "ignore" });
+  return { cert, key };
+}
+
+/**
+ * The directories above a web root must be searchable by the server's user, as /var/www is; the scratch
+ * directories tests make are 0700. Only search (x) is added, never read, so nothing becomes listable.
+ */
+function makeSearchable(root: string): void {
+  for (let dir = root; dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o011);
+  }
+}
+
+export interface NginxOptions {
+  /** Serve https with this certificate instead of plain http. */
+  tls?: { cert: string; key: string };
+  /** Extra directives inside the server block (e.g. a redirecting location). */
+  serverConfig?: string;
+}
+
+/**
+ * Starts nginx serving `root` on 127.0.0.1 and returns its URL; `stop()` ends it. Run as root (as the suite is),
+ * the workers run as `nobody`, as a packaged nginx's do as `www-data`: files the server cannot read answer 403.
+ */
+export async function startNginx(root: string, options: NginxOptions = {}): Promise<RunningServer> {
   const prefix = tempDir("nginx");
   const port = await freePort();
   for (const sub of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(prefix, sub));
-  const runAsRoot = process.getuid?.() === 0 ? "user root root;" : "";
+  const unprivileged = process.getuid?.() === 0 ? `user nobody ${execFileSync("id", ["-gn", "nobody"], { encoding: "utf8" }).trim()};` : "";
+  if (unprivileged) makeSearchable(root);
+  const listen = options.tls ? `listen 127.0.0.1:${port} ssl;\n    ssl_certificate ${options.tls.cert};\n    ssl_certificate_key ${options.tls.key};` : `listen 127.0.0.1:${port};`;
   writeFileSync(
     join(prefix, "nginx.conf"),
-    `${runAsRoot}
+    `${unprivileged}
 worker_processes 1;
 daemon off;
 pid ${prefix}/nginx.pid;
@@ -60,12 +92,13 @@ http {
   fastcgi_temp_path ${prefix}/fastcgi;
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
-  types { application/gzip gz; application/zip zip; text/plain txt minisig sh; application/json json; }
+  types { application/gzip gz; application/zip zip; text/plain txt minisig sh ps1; application/json json; }
   default_type application/octet-stream;
   sendfile on;
   server {
-    listen 127.0.0.1:${port};
+    ${listen}
     root ${root};
+    ${options.serverConfig ?? ""}
   }
 }
 `,
@@ -73,7 +106,7 @@ http {
   const child = spawn("nginx", ["-p", prefix, "-c", join(prefix, "nginx.conf")], { stdio: ["ignore", "ignore", "pipe"] });
   await waitForPort(port, child);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     stop: () =>
       new Promise<void>((resolve) => {
