@@ -201,8 +201,14 @@ async function editProfiles(installDir: string, deps: InstallDeps): Promise<{ ed
     const file = join(deps.home, name);
     const exists = await access(file).then(() => true, () => false);
     if (name !== ".profile" && !exists) continue;
-    if (await addPathBlock(file, installDir)) result.edited.push(file);
-    if (!exists) result.created.push(file);
+    // vox is already in place: a profile that cannot be edited (refused, unwritable) costs a PATH line, never the
+    // receipt that lets uninstall remove what was installed.
+    const added = await addPathBlock(file, installDir).catch((error: unknown) => {
+      deps.out.stderr(`warning: cannot add ${installDir} to PATH in ${file} (${errorMessage(error)}); add it yourself: export PATH="${installDir}:$PATH"\n`);
+      return false;
+    });
+    if (added) result.edited.push(file);
+    if (added && !exists) result.created.push(file);
   }
   return result;
 }

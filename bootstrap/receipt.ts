@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -46,8 +47,10 @@ export interface FoundReceipt {
 /** The receipt in `installDir`, or undefined when there is none. */
 export async function readReceipt(installDir: string): Promise<FoundReceipt | undefined> {
   const path = join(installDir, RECEIPT_NAME);
-  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+  // No link followed, and a FIFO planted under the receipt's name cannot block the open (checked just below).
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT" || error.code === "ENOTDIR") return undefined;
+    if (error.code === "ELOOP") throw new VoxError("E_RECEIPT", `Cannot read the install receipt ${path}: it is a symbolic link`, { hint: "A receipt is a regular file written by install; remove the files by hand." });
     throw new VoxError("E_RECEIPT", `Cannot read the install receipt ${path}: ${error.code}`, { hint: "Run this as the user who installed vox." });
   });
   if (!handle) return undefined;

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { tempDir } from "./support/helpers.ts";
@@ -166,6 +166,26 @@ describe("vox self uninstall removes what install and upgrades left, and nothing
   });
 });
 
+test("a FIFO or a symbolic link planted as the receipt is refused without blocking or following it", () => {
+  const home = tempDir("home");
+  const vox = install(home);
+  const receipt = join(home, ".vox", "bin", ".vox-receipt.json");
+  const saved = readFileSync(receipt);
+  rmSync(receipt);
+  execFileSync("mkfifo", [receipt]);
+  // The timeout only guards the suite against the hang this test is about; the assertions are on the output.
+  const fifo = spawnSync(vox, ["self", "uninstall"], { cwd: "/", env: { PATH: process.env.PATH!, HOME: home }, encoding: "utf8", timeout: 60_000 });
+  assert.equal(fifo.status, 1, fifo.stderr);
+  assert.match(fifo.stderr, /Cannot read the install receipt in .*: it is not a regular file/);
+  rmSync(receipt);
+  writeFileSync(join(home, "elsewhere.json"), saved);
+  symlinkSync(join(home, "elsewhere.json"), receipt);
+  const linked = uninstall(vox, home);
+  assert.equal(linked.status, 1);
+  assert.match(linked.stderr, /Cannot read the install receipt .*: it is a symbolic link/);
+  assert.ok(existsSync(vox), "nothing was removed");
+});
+
 describe("PATH-block edits keep a profile's mode, owner and links (install and uninstall)", () => {
   test("a 0600 .profile stays 0600 and a symlinked .bashrc stays a link whose target gets the block", () => {
     const home = tempDir("home");
@@ -204,7 +224,7 @@ describe("PATH-block edits keep a profile's mode, owner and links (install and u
     assert.deepEqual(snapshot(home), before);
   });
 
-  test("run as root, a profile link leading to a file HOME's owner does not own is refused, and that file is untouched", () => {
+  test("run as root, a profile link leading to a file HOME's owner does not own is refused (vox still installed, with its receipt), and that file is untouched", () => {
     const home = tempDir("home");
     const outside = tempDir("outside");
     chmodSync(outside, 0o755);
@@ -213,9 +233,10 @@ describe("PATH-block edits keep a profile's mode, owner and links (install and u
     symlinkSync(join(outside, "root-owned"), join(home, ".profile"));
     const before = snapshot(outside);
     const result = run([bootstrap, "--install", "--base-url", base, "--version", "v0.1.0", "--no-fallback"], { HOME: home });
-    assert.equal(result.status, 1, result.stdout);
-    assert.match(result.stderr, /Cannot edit .*\/\.profile: it leads to .*root-owned, which is owned by uid 0, not by uid 65534 who owns /);
-    assert.match(result.stderr, /hint: .*--no-modify-path/);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /warning: cannot add .* to PATH in .*\/\.profile \(Cannot edit .*\/\.profile: it leads to .*root-owned, which is owned by uid 0, not by uid 65534 who owns [^)]*\); add it yourself: export PATH=/);
     assert.deepEqual(snapshot(outside), before);
+    const receipt = JSON.parse(readFileSync(join(home, ".vox", "bin", ".vox-receipt.json"), "utf8"));
+    assert.deepEqual([receipt.profileEdits, receipt.createdProfiles], [[], []], "the receipt says no profile was edited");
   });
 });
