@@ -30,6 +30,8 @@ const SYSTEM_NEEDS = [
   { path: "/usr/bin/skopeo", pkg: "skopeo", why: "independent OCI oracle: inspect and copy images" },
   { path: "/usr/bin/umoci", pkg: "umoci", why: "independent OCI oracle: makes the base image, unpacks ours" },
   { path: "/usr/bin/dpkg-deb", pkg: "dpkg", why: "extracts busybox-static for the test base image" },
+  { path: "/usr/bin/gcc", pkg: "gcc", why: "builds a real ELF that dies with SIGILL (wrong-CPU binary) in tests" },
+  { path: "/usr/include/stdio.h", pkg: "libc6-dev", why: "C headers and crt files for that ELF" },
 ];
 
 /** Debian's busybox-static for both image platforms, downloaded (not installed) for the test base image. */

@@ -64,7 +64,10 @@ test("vox mirror sync refuses an archive whose bytes differ from the signed chec
 test("usage errors exit 2: a bad --expires-days, a bad --channel, an unreadable VOX_CA_BUNDLE", () => {
   const days = run(vox, ["mirror", "sync", "--to", tempDir("m"), "--key", key.sec, "--expires-days", "0"]);
   assert.equal(days.status, 2);
-  assert.match(days.stderr, /expected a whole number of days ≥ 1/);
+  assert.match(days.stderr, /expected a whole number of days from 1 to 90/);
+  const long = run(vox, ["mirror", "sync", "--to", tempDir("m"), "--key", key.sec, "--expires-days", "365"]);
+  assert.equal(long.status, 2);
+  assert.match(long.stderr, /Clients refuse an index that claims to stay fresh longer than 90 days/);
   const channel = run(vox, ["upgrade", "--channel", "beta"]);
   assert.equal(channel.status, 2);
   assert.match(channel.stderr, /Cannot use channel 'beta': expected stable or next/);

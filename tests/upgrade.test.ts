@@ -170,7 +170,9 @@ describe("vox upgrade refuses what it cannot trust (status verification-failed, 
     const base = copyReleases(name, [r2]);
     const dir = join(www, name, "releases", "download", "v0.2.0");
     const scratch = tempDir("sigill");
-    writeFileSync(join(scratch, "vox"), "#!/bin/sh\nkill -ILL $$\n", { mode: 0o755 });
+    // A real x86_64 glibc ELF (it passes the format check) that executes an illegal instruction, as a binary built
+    // for a newer CPU does on an older one.
+    execFileSync("gcc", ["-x", "c", "-o", join(scratch, "vox"), "-"], { input: "int main(void) { __builtin_trap(); }\n" });
     execFileSync("tar", ["--owner=0", "--group=0", "-czf", join(dir, `vox-v0.2.0-${TRIPLE}.tar.gz`), "-C", scratch, "vox"]);
     const tool = installed(r2);
     execFileSync(tool.bin, ["ci", "checksums", dir]);
