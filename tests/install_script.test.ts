@@ -14,13 +14,14 @@ import { TRUSTED_KEYS } from "../policy/mod.ts";
 import { MAX_EXECUTABLE_BYTES } from "../release/mod.ts";
 import { minisignKeys, repoRoot, runAsync, tempDir } from "./support/helpers.ts";
 import { type RunningServer, selfSignedCert, startNginx } from "./support/nginx.ts";
-import { hostRelease, testKey } from "./support/releases.ts";
+import { hostRelease, testKey, testMirrorKey } from "./support/releases.ts";
 
 const TRIPLE = "x86_64-unknown-linux-gnu";
 const BOOTSTRAP = `vox-bootstrap-v0.1.0-${TRIPLE}.tar.gz`;
 const r1 = hostRelease("v0.1.0");
 const r2 = hostRelease("v0.2.0");
 const key = testKey();
+const mirrorKey = testMirrorKey();
 const pki = selfSignedCert();
 const webRoot = tempDir("www");
 let http: RunningServer;
@@ -136,13 +137,13 @@ describe("the README's curl-pipe line against a mirror made by vox mirror sync, 
   test("sync writes 0755 directories and 0644 files under umask 077, verify checks the install scripts, and the README line installs the latest release", () => {
     const upstream = mirror("upstream", [r1, r2]);
     const out = join(webRoot, "synced", "releases");
-    const synced = spawnSync("sh", ["-c", 'umask 077; exec "$@"', "sh", vox, "mirror", "sync", "--to", out, "--from-base-url", upstream, "--version", "v0.1.0", "--version", "v0.2.0", "--key", key.sec], { env: { ...process.env, VOX_CA_BUNDLE: pki.cert }, encoding: "utf8" });
+    const synced = spawnSync("sh", ["-c", 'umask 077; exec "$@"', "sh", vox, "mirror", "sync", "--to", out, "--from-base-url", upstream, "--version", "v0.1.0", "--version", "v0.2.0", "--key", mirrorKey.sec], { env: { ...process.env, VOX_CA_BUNDLE: pki.cert }, encoding: "utf8" });
     assert.equal(synced.status, 0, synced.stderr);
     const listing = modes(out);
     for (const expected of ["f644 download/v0.2.0/install.sh", "f644 download/v0.1.0/install.ps1", "f644 index.json", "d755 download/v0.1.0", "l latest/download"]) assert.ok(listing.includes(expected), `${expected} in\n${listing.join("\n")}`);
     assert.deepEqual(listing.filter((l) => !/^(d755|f644|l) /.test(l)), [], "directories 0755, files 0644, whatever the umask");
 
-    const verified = spawnSync(vox, ["mirror", "verify", out], { encoding: "utf8" });
+    const verified = spawnSync(vox, ["mirror", "verify", out, "--mirror-key", mirrorKey.pub], { encoding: "utf8" });
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
 
     const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
@@ -151,7 +152,7 @@ describe("the README's curl-pipe line against a mirror made by vox mirror sync, 
     const base = `${https.url}/synced/releases`;
     const home = tempDir("home");
     const result = spawnSync("dash", ["-c", line[0].replace(line[1]!, base)], {
-      env: { PATH: process.env.PATH!, HOME: home, VOX_UPGRADE_BASE_URL: base, CURL_CA_BUNDLE: pki.cert, VOX_CA_BUNDLE: pki.cert },
+      env: { PATH: process.env.PATH!, HOME: home, VOX_UPGRADE_BASE_URL: base, CURL_CA_BUNDLE: pki.cert, VOX_CA_BUNDLE: pki.cert, ...mirrorKey.env },
       encoding: "utf8",
     });
     assert.equal(result.status, 0, result.stderr);
@@ -162,12 +163,12 @@ describe("the README's curl-pipe line against a mirror made by vox mirror sync, 
     const changed = join(tempDir("changed"), "releases");
     cpSync(out, changed, { recursive: true, verbatimSymlinks: true });
     writeFileSync(join(changed, "download", "v0.1.0", "install.sh"), "#!/bin/sh\necho pwned\n");
-    const caught = spawnSync(vox, ["mirror", "verify", changed], { encoding: "utf8" });
+    const caught = spawnSync(vox, ["mirror", "verify", changed, "--mirror-key", mirrorKey.pub], { encoding: "utf8" });
     assert.equal(caught.status, 1);
     assert.match(caught.stdout, /FAIL {2}v0\.1\.0 [\s\S]*install\.sh: sha256 is/);
     rmSync(join(changed, "latest", "download"));
     symlinkSync(join("..", "download", "v0.1.0"), join(changed, "latest", "download"));
-    const stale = spawnSync(vox, ["mirror", "verify", changed], { encoding: "utf8" });
+    const stale = spawnSync(vox, ["mirror", "verify", changed, "--mirror-key", mirrorKey.pub], { encoding: "utf8" });
     assert.equal(stale.status, 1);
     assert.match(stale.stderr, /latest\/download does not lead to download\/v0\.2\.0, the index's latest/);
   });
