@@ -6,6 +6,7 @@ export const ENV_VARS = {
   VOX_UPGRADE_VERSION: "Pinned release tag for vox upgrade",
   VOX_UPGRADE_GITHUB_API_URL: "GitHub API base (GitHub Enterprise)",
   VOX_VERSION: "Release tag install.sh / install.ps1 install",
+  VOX_INSECURE_HTTP_MIRROR: "install.sh / install.ps1: the one plain-http mirror base accepted (exactly VOX_UPGRADE_BASE_URL; needs a signature verifier)",
   VOX_INSTALL_DIR: "Install directory (default ~/.vox/bin)",
   VOX_REPO_ROOT: "Checkout used by release builds, and by source installs and upgrades only when named (never searched for there)",
   VOX_MIRROR_KEY: "Minisign public key(s) trusted to sign a mirror's index.json (listing and freshness only, never releases)",

@@ -69,12 +69,14 @@ try {
   console.log(run([builtVox, "mirror", "sync", "--from-base-url", `${nginx.url}/upstream/releases`, "--to", mirrorDir, "--version", "v0.1.0", "--version", "v0.2.0", "--key", join(work, "mirror.sec")], { capture: true }).trimEnd());
   console.log(run([builtVox, "mirror", "verify", mirrorDir, "--mirror-key", join(work, "mirror.pub")], { capture: true }).trimEnd());
 
-  step("install.sh under dash, from the mirror, into a temporary HOME (VOX_VERSION=v0.1.0)");
+  step("the released install.sh (trusted keys embedded) under dash, from the mirror, into a temporary HOME (VOX_VERSION=v0.1.0)");
   const home = join(work, "home");
   mkdirSync(home);
   const base = `${nginx.url}/mirror/releases`;
-  console.log(`$ VOX_UPGRADE_BASE_URL=${base} VOX_VERSION=v0.1.0 HOME=${home} dash install.sh`);
-  run(["dash", join(root, "install.sh")], { env: { VOX_UPGRADE_BASE_URL: base, VOX_VERSION: "v0.1.0", HOME: home } });
+  // The loopback mirror is plain http: install.sh takes it only when named exactly, and then verifies the signature itself.
+  const installEnv = { VOX_UPGRADE_BASE_URL: base, VOX_INSECURE_HTTP_MIRROR: base, VOX_VERSION: "v0.1.0", HOME: home };
+  console.log(`$ curl -fsSL ${base}/download/v0.1.0/install.sh | VOX_UPGRADE_BASE_URL=${base} VOX_INSECURE_HTTP_MIRROR=${base} VOX_VERSION=v0.1.0 HOME=${home} dash`);
+  run(["dash", "-c", `curl -fsSL --proto '=http,https' ${base}/download/v0.1.0/install.sh | dash`], { env: installEnv });
   const installed = join(home, ".vox", "bin", "vox");
   const receipt = JSON.parse(readFileSync(join(home, ".vox", "bin", ".vox-receipt.json"), "utf8"));
   console.log(`$ ${installed} --version → ${execFileSync(installed, ["--version"], { encoding: "utf8" }).trim()}`);
