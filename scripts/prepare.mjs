@@ -32,6 +32,13 @@ const SYSTEM_NEEDS = [
   { path: "/usr/bin/dpkg-deb", pkg: "dpkg", why: "extracts busybox-static for the test base image" },
   { path: "/usr/bin/gcc", pkg: "gcc", why: "builds a real ELF that dies with SIGILL (wrong-CPU binary) in tests" },
   { path: "/usr/include/stdio.h", pkg: "libc6-dev", why: "C headers and crt files for that ELF" },
+  { path: "/usr/bin/podman", pkg: "podman", why: "runs the emitted Compose, Kubernetes and systemd descriptors (vox deploy up/down)" },
+  { path: "/usr/sbin/runc", pkg: "runc", why: "the OCI runtime the tests configure Podman with (containers.conf runtime = \"runc\")" },
+  { path: "/usr/bin/catatonit", pkg: "catatonit", why: "the init Podman puts in a pod's infra container (podman kube play)" },
+  { path: "/usr/sbin/iptables", pkg: "iptables", why: "Podman's port publishing on loopback" },
+  { path: "/usr/bin/docker-compose", pkg: "docker-compose", why: "validates (config -q) and runs the emitted Compose file against Podman's Docker API" },
+  { path: "/usr/bin/kubectl", pkg: "kubernetes-client", why: "checks the emitted Kubernetes objects offline (create --dry-run=client)" },
+  { path: "/usr/bin/systemd-analyze", pkg: "systemd", why: "verifies the emitted systemd and Quadlet units" },
 ];
 
 /** Debian's busybox-static for both image platforms, downloaded (not installed) for the test base image. */
