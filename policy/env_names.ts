@@ -24,6 +24,7 @@ export const ENV_VARS = {
   VOX_REGISTRY_IDLE_TIMEOUT_MS: "Longest silence while a registry or token answer streams (default 30000)",
   VOX_CACHE_DIR: "Cache for base-image blobs (default $XDG_CACHE_HOME/vox, else ~/.cache/vox)",
   DOCKER_CONFIG: "Directory of the Docker config.json whose credentials and helpers vox deploy uses",
+  VOX_RELEASE_LOG: "The Release log vox deploy release/releases/rollback append to and read (default .vox/releases/log.jsonl); manifests are stored beside it",
   VOX_DEBUG: "Set to 1 to print stack traces",
   NO_COLOR: "Disable colour",
 } as const;
