@@ -3,6 +3,7 @@ import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { errorMessage } from "../errors/mod.ts";
 import { besideTarget } from "../io/atomic.ts";
 import { DownloadError, redactUrl } from "./errors.ts";
+import { type Answer, type ExchangeFailures, exchange } from "./exchange.ts";
 import type { Fetch } from "./transport.ts";
 
 export interface DownloadOptions {
@@ -37,8 +38,6 @@ export interface Downloaded {
   finalUrl: string;
   attempts: number;
 }
-
-const MAX_REDIRECTS = 10;
 
 /**
  * Streams `url` into `destination`: hashing while receiving (memory stays flat), capped in size, with a connect
@@ -99,19 +98,29 @@ interface TransferState {
 
 async function transfer(url: string, file: FileHandle, state: TransferState, options: DownloadOptions, deps: DownloadDeps, deadline: number): Promise<void> {
   // The bytes hashed must be the bytes the server holds: no transparent decompression by the runtime.
-  const headers: Record<string, string> = { "accept-encoding": "identity", ...options.headers };
+  const { authorization, ...headers }: Record<string, string> = { "accept-encoding": "identity", ...lowerCaseKeys(options.headers ?? {}) };
   if (state.received > 0) {
     headers.range = `bytes=${state.received}-`;
     if (state.etag) headers["if-range"] = state.etag;
   }
-  const controller = new AbortController();
-  const response = await withTimeout(follow(url, headers, controller.signal, deps.fetch), Math.min(options.connectTimeoutMs ?? 15_000, deadline - Date.now()), controller, url, "connect");
-  state.finalUrl = redactUrl(response.url || url);
+  const response = await exchange(deps.fetch, {
+    method: "GET",
+    url,
+    headers,
+    // Credentials stay with the origin they were meant for; a redirect elsewhere (release storage) never sees them.
+    ...(authorization ? { authorization: { origin: new URL(url).origin, header: authorization } } : {}),
+    follow: true,
+    deadline,
+    timeouts: { connectMs: options.connectTimeoutMs ?? 15_000, idleMs: options.idleTimeoutMs ?? 30_000, totalMs: options.totalTimeoutMs ?? 600_000 },
+    what: `download ${redactUrl(url)}`,
+    failures: downloadFailures(url),
+  });
+  state.finalUrl = redactUrl(response.url);
   const resumed = response.status === 206;
   if (response.status !== 200 && !resumed) throw statusError(response, url);
   const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
   if (encoding !== "identity" && encoding !== "") {
-    controller.abort();
+    void response.body?.cancel().catch(() => {});
     throw new DownloadError("E_DOWNLOAD_ENCODING", `Cannot download ${redactUrl(url)}: the server sent it with Content-Encoding: ${encoding}, though identity was asked for`, {
       url: redactUrl(url),
       temporary: false,
@@ -131,72 +140,49 @@ async function transfer(url: string, file: FileHandle, state: TransferState, opt
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
   const total = Number.isFinite(declared) ? declared + state.received : undefined;
   if (total !== undefined && total > options.maxBytes) {
-    controller.abort();
+    void response.body?.cancel().catch(() => {});
     throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `Cannot download ${redactUrl(url)}: it is ${total} bytes, over the ${options.maxBytes}-byte limit`, { url: redactUrl(url), temporary: false, hint: "A release asset is never this large; the server is misconfigured or hostile." });
   }
   if (!response.body) return;
   const reader = response.body.getReader();
-  for (;;) {
-    const chunk = await withTimeout(reader.read(), Math.min(options.idleTimeoutMs ?? 30_000, deadline - Date.now()), controller, url, "idle");
-    if (chunk.done) break;
-    if (state.received + chunk.value.length > options.maxBytes) {
-      controller.abort();
-      throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `Cannot download ${redactUrl(url)}: the body passed the ${options.maxBytes}-byte limit`, { url: redactUrl(url), temporary: false });
+  try {
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      if (state.received + chunk.value.length > options.maxBytes) {
+        throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `Cannot download ${redactUrl(url)}: the body passed the ${options.maxBytes}-byte limit`, { url: redactUrl(url), temporary: false });
+      }
+      await file.write(chunk.value, 0, chunk.value.length, state.received);
+      state.hash.update(chunk.value);
+      state.received += chunk.value.length;
+      options.onProgress?.(state.received, total);
     }
-    await file.write(chunk.value, 0, chunk.value.length, state.received);
-    state.hash.update(chunk.value);
-    state.received += chunk.value.length;
-    options.onProgress?.(state.received, total);
+  } finally {
+    void reader.cancel().catch(() => {});
   }
   if (total !== undefined && state.received !== total) {
     throw new DownloadError("E_DOWNLOAD_TRUNCATED", `Cannot download ${redactUrl(url)}: the connection closed after ${state.received} of ${total} bytes`, { url: redactUrl(url), temporary: true });
   }
 }
 
-/** Only these are fetched: `file:`, `data:` or a cloud SDK's scheme would read what no server vouched for. */
-const WEB_SCHEMES = new Set(["http:", "https:"]);
-
-/**
- * Follows redirects by hand: only to http(s), never from https to http, and credentials stay with the host they
- * were meant for.
- */
-async function follow(url: string, headers: Record<string, string>, signal: AbortSignal, fetcher: Fetch): Promise<Response> {
-  let current = new URL(url);
-  if (!WEB_SCHEMES.has(current.protocol)) {
-    throw new DownloadError("E_DOWNLOAD_SCHEME", `Cannot download ${redactUrl(url)}: only http and https URLs are fetched`, { url: redactUrl(url), temporary: false, hint: "Pass an https:// base URL (or http:// for a mirror on a trusted network)." });
-  }
-  let sending = headers;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const response = await fetcher(current.toString(), { headers: sending, redirect: "manual", signal });
-    if (![301, 302, 303, 307, 308].includes(response.status)) {
-      Object.defineProperty(response, "url", { value: current.toString() });
-      return response;
-    }
-    await response.body?.cancel();
-    const location = response.headers.get("location");
-    if (!location) throw new DownloadError("E_DOWNLOAD_REDIRECT", `Cannot download ${redactUrl(url)}: a ${response.status} redirect without a Location`, { url: redactUrl(url), temporary: false });
-    const next = new URL(location, current);
-    if (!WEB_SCHEMES.has(next.protocol)) {
-      throw new DownloadError("E_DOWNLOAD_INSECURE_REDIRECT", `Cannot download ${redactUrl(url)}: it redirects to a ${next.protocol.replace(":", "")}: URL`, {
+function downloadFailures(url: string): ExchangeFailures {
+  return {
+    timeout: (message, temporary) => new DownloadError("E_DOWNLOAD_TIMEOUT", message, { url: redactUrl(url), temporary }),
+    refusedRedirect: (message) =>
+      new DownloadError("E_DOWNLOAD_INSECURE_REDIRECT", message, {
         url: redactUrl(url),
         temporary: false,
-        hint: "Only http(s) redirects are followed; the server or mirror is misconfigured or hostile.",
-      });
-    }
-    if (current.protocol === "https:" && next.protocol !== "https:") {
-      throw new DownloadError("E_DOWNLOAD_INSECURE_REDIRECT", `Cannot download ${redactUrl(url)}: it redirects from https to ${next.protocol.replace(":", "")} (${redactUrl(next.toString())})`, {
-        url: redactUrl(url),
-        temporary: false,
-        hint: "A downgrade to plain HTTP would let anyone on the path swap the file; fix the server or mirror.",
-      });
-    }
-    if (next.host !== current.host) sending = Object.fromEntries(Object.entries(sending).filter(([name]) => name.toLowerCase() !== "authorization"));
-    current = next;
-  }
-  throw new DownloadError("E_DOWNLOAD_REDIRECT", `Cannot download ${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`, { url: redactUrl(url), temporary: false });
+        hint: "Only http(s) redirects are followed, and never from https to http: a downgrade would let anyone on the path swap the file. Fix the server or mirror.",
+      }),
+    refusedScheme: (message) => new DownloadError("E_DOWNLOAD_SCHEME", message, { url: redactUrl(url), temporary: false, hint: "Pass an https:// base URL (or http:// for a mirror on a trusted network)." }),
+  };
 }
 
-function statusError(response: Response, url: string): DownloadError {
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function statusError(response: Answer, url: string): DownloadError {
   const status = response.status;
   const temporary = status >= 500 || status === 429 || status === 408;
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
@@ -233,20 +219,4 @@ function asDownloadError(error: unknown, url: string): DownloadError {
     });
   }
   return new DownloadError("E_DOWNLOAD_NETWORK", `Cannot download ${redactUrl(url)}: ${errorMessage(error)}`, { url: redactUrl(url), temporary: true, cause: error, hint: "Check the network, proxy (HTTPS_PROXY) and base URL, then try again." });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, controller: AbortController, url: string, phase: "connect" | "idle"): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // Reject before aborting, so the race settles on the timeout rather than on the abort it causes.
-      reject(new DownloadError("E_DOWNLOAD_TIMEOUT", `Cannot download ${redactUrl(url)}: no ${phase === "connect" ? "response" : "data"} for ${(ms / 1000).toFixed(1)} s`, { url: redactUrl(url), temporary: true }));
-      controller.abort();
-    }, Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -3,5 +3,6 @@
 
 export { DownloadError, redactUrl } from "./errors.ts";
 export { type Downloaded, type DownloadDeps, type DownloadOptions, downloadToFile, parseRetryAfter } from "./download.ts";
+export { type Answer, exchange, type ExchangeFailures, type HttpRequest, isRedirect, type Timeouts } from "./exchange.ts";
 export { createFetch, type Fetch, proxyFor } from "./transport.ts";
 export { progressReporter } from "./progress.ts";
