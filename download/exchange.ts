@@ -91,11 +91,12 @@ export async function exchange(fetch: Fetch, request: HttpRequest): Promise<Answ
     }
     void response.body?.cancel().catch(() => {});
     const next = new URL(location, current);
+    const who = hop === 0 ? "it" : redactUrl(current.toString());
     if (!WEB_SCHEMES.has(next.protocol)) {
-      throw request.failures.refusedRedirect(`Cannot ${request.what}: ${redactUrl(current.toString())} redirects to a ${next.protocol.replace(":", "")}: URL`, response.status);
+      throw request.failures.refusedRedirect(`Cannot ${request.what}: ${who} redirects to a ${next.protocol.replace(":", "")}: URL`, response.status);
     }
     if (current.protocol === "https:" && next.protocol !== "https:") {
-      throw request.failures.refusedRedirect(`Cannot ${request.what}: ${redactUrl(current.toString())} redirects from https to http (${redactUrl(next.toString())})`, response.status);
+      throw request.failures.refusedRedirect(`Cannot ${request.what}: ${who} redirects from https to http (${redactUrl(next.toString())})`, response.status);
     }
     current = next;
   }
