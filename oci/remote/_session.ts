@@ -110,14 +110,34 @@ export class Session {
    * Sends `request`, answering one auth challenge from the registry itself and retrying temporary failures (body
    * reads included) within the total timeout; returns only `ok` statuses.
    */
-  async send(request: ApiRequest): Promise<ApiAnswer> {
+  send(request: ApiRequest): Promise<ApiAnswer> {
+    return this.#retrying(request, (url, deadline) => this.#attempt(request, url, deadline));
+  }
+
+  /**
+   * Like `send`, but hands the unread `ok` answer to `consume`, inside the retry loop: a temporary failure while
+   * consuming (a body cut short) sends the request again with the headers `headersFor()` gives then (a `Range`
+   * after the bytes already taken). An attempt that made progress does not count against the attempts.
+   * `consume` must throw RegistryErrors (others count as network failures) or a ConsumerFailure (passed through).
+   */
+  consume<T>(request: Omit<ApiRequest, "maxBody">, options: { headersFor: () => Record<string, string>; progressed: () => boolean; consume: (answer: Answer) => Promise<T> }): Promise<T> {
+    return this.#retrying(
+      request,
+      async (url, deadline) => options.consume(await this.#answer({ ...request, headers: { ...request.headers, ...options.headersFor() } }, url, deadline)),
+      options.progressed,
+    );
+  }
+
+  async #retrying<T>(request: ApiRequest, once: (url: string, deadline: number) => Promise<T>, progressed: () => boolean = () => false): Promise<T> {
     const url = new URL(request.path, this.baseUrl(request.registry)).toString();
     const deadline = Date.now() + this.settings.timeouts.totalMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#attempt(request, url, deadline);
+        return await once(url, deadline);
       } catch (error) {
+        if (error instanceof ConsumerFailure) throw error.cause;
         const failure = networkError(error, { method: request.method, url, what: request.what, host: request.registry });
+        if (progressed()) attempt = 1;
         const delayMs = retryDelay(failure, attempt);
         if (!failure.temporary || attempt >= this.settings.attempts || Date.now() + delayMs >= deadline) throw failure;
         const reason = failure.message.replace(`Cannot ${request.what}: `, "");
@@ -128,20 +148,7 @@ export class Session {
   }
 
   async #attempt(request: ApiRequest, url: string, deadline: number): Promise<ApiAnswer> {
-    const origin = new URL(this.baseUrl(request.registry)).origin;
-    const sent = this.auth.header(request.registry, request.scopes);
-    let answer = await this.#exchange(request, url, { origin, sent, deadline });
-    // Only the registry itself may ask for its credentials; a host it hands us to (blob storage, an upload
-    // service) that wants a login of its own gets nothing, and the request fails below.
-    if (answer.status === 401 && new URL(answer.url).origin === origin) {
-      const authorization = await this.auth.authorize(request.registry, request.scopes, answer.headers.get("www-authenticate"), sent);
-      if (authorization !== undefined) {
-        void answer.body?.cancel().catch(() => {});
-        answer = await this.#exchange(request, url, { origin, sent: authorization, deadline });
-      }
-    }
-    if (answer.status === 401 && new URL(answer.url).origin !== origin) throw foreignChallenge(request, answer, origin);
-    if (!request.ok.includes(answer.status)) throw await registryErrorFromResponse(answer, { method: request.method, url, what: request.what, host: request.registry });
+    const answer = await this.#answer(request, url, deadline);
     if (!request.maxBody) {
       void answer.body?.cancel().catch(() => {});
       return { status: answer.status, headers: answer.headers, bytes: new Uint8Array(), overflow: false };
@@ -160,6 +167,25 @@ export class Session {
     return { status: answer.status, headers: answer.headers, bytes, overflow };
   }
 
+  /** One exchange with auth answered; only `ok` statuses come back, their bodies unread. */
+  async #answer(request: ApiRequest, url: string, deadline: number): Promise<Answer> {
+    const origin = new URL(this.baseUrl(request.registry)).origin;
+    const sent = this.auth.header(request.registry, request.scopes);
+    let answer = await this.#exchange(request, url, { origin, sent, deadline });
+    // Only the registry itself may ask for its credentials; a host it hands us to (blob storage, an upload
+    // service) that wants a login of its own gets nothing, and the request fails below.
+    if (answer.status === 401 && new URL(answer.url).origin === origin) {
+      const authorization = await this.auth.authorize(request.registry, request.scopes, answer.headers.get("www-authenticate"), sent);
+      if (authorization !== undefined) {
+        void answer.body?.cancel().catch(() => {});
+        answer = await this.#exchange(request, url, { origin, sent: authorization, deadline });
+      }
+    }
+    if (answer.status === 401 && new URL(answer.url).origin !== origin) throw foreignChallenge(request, answer, origin);
+    if (!request.ok.includes(answer.status)) throw await registryErrorFromResponse(answer, { method: request.method, url, what: request.what, host: request.registry });
+    return answer;
+  }
+
   /** One request; reads follow redirects (blob GETs often go to a storage host), writes do not. */
   #exchange(request: ApiRequest, url: string, auth: { origin: string; sent: string | undefined; deadline: number }): Promise<Answer> {
     return exchange(this.settings.fetch, {
@@ -173,6 +199,13 @@ export class Session {
       timeouts: this.settings.timeouts,
       what: request.what,
     });
+  }
+}
+
+/** A failure of the caller's own (a full disk while storing a blob): not the registry's, never retried. */
+export class ConsumerFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super("consumer failed", { cause });
   }
 }
 

@@ -5,6 +5,7 @@ import type { Reference } from "../reference.ts";
 import type { Descriptor } from "../types.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "./_http.ts";
 import { type FetchedManifest, getManifest, putManifest } from "./_manifests.ts";
+import { streamBlob, type StreamBlobOptions } from "./_blob_stream.ts";
 import { pushImage } from "./_push_image.ts";
 import { listReferrers, pushReferrer, type Referrers, type ReferrerPushed } from "./_referrers.ts";
 import { apiPath, describe, pullScope, type RegistryEvent, type Repository, Session } from "./_session.ts";
@@ -51,6 +52,11 @@ export interface RegistryClient {
   getManifest(ref: Reference): Promise<FetchedManifest>;
   /** GET a blob, capped at `descriptor.size`, checked for size and digest; e.g. `await client.getBlob(ref, manifest.config)`. */
   getBlob(repo: Repository, descriptor: Descriptor): Promise<Uint8Array>;
+  /**
+   * Streams a blob to `options.write` (flat memory), capped at its size, resumed with Range after a dropped connection,
+   * digest-checked when read from byte 0; e.g. `await client.streamBlob(ref, layer, { write: (chunk) => file.write(chunk) })`.
+   */
+  streamBlob(repo: Repository, descriptor: Descriptor, options: StreamBlobOptions): Promise<void>;
   /** HEAD a blob; e.g. `await client.hasBlob(ref, "sha256:…")`. */
   hasBlob(repo: Repository, digest: Digest): Promise<boolean>;
   /** HEAD, mount, then upload (monolithic, else chunked); e.g. `await client.pushBlob(ref, layer, { read: () => readFile(path) })`. */
@@ -97,6 +103,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const client: RegistryClient = {
     getManifest: (ref) => getManifest(session, ref),
     getBlob: (repo, descriptor) => getBlob(session, repo, descriptor),
+    streamBlob: (repo, descriptor, streamOptions) => streamBlob(session, repo, descriptor, streamOptions),
     hasBlob: (repo, digest) => blobExists(session, repo, digest, [pullScope(repo.repository)]),
     pushBlob: (repo, descriptor, blobOptions) => pushBlob(uploads, repo, descriptor, blobOptions),
     pushManifest: async (target, manifest) => (await putManifest(session, target, manifest)).digest,

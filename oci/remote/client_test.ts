@@ -567,3 +567,63 @@ describe("referrers", () => {
     await assert.rejects(client.pushReferrer(REPO, manifest), (error: Error & { code?: string }) => error.code === "E_REFERRER_SUBJECT");
   });
 });
+
+describe("streamBlob()", () => {
+  /** A body that sends `bytes` and then fails like a reset connection. */
+  const cutting = (bytes: Uint8Array) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+      },
+      pull(controller) {
+        controller.error(new TypeError("fetch failed", { cause: { code: "ECONNRESET" } }));
+      },
+    });
+  const collect = () => {
+    const chunks: Uint8Array[] = [];
+    return { chunks, write: async (chunk: Uint8Array) => void chunks.push(chunk.slice()), bytes: () => concat(chunks) };
+  };
+
+  test("resumes a connection cut mid-body with Range from the byte it stopped at, and checks the digest", async () => {
+    const { registry, client, sleeps } = setup();
+    const { bytes, descriptor } = blob("0123456789abcdef");
+    registry.repoBlobs("team/app").set(descriptor.digest, bytes);
+    registry.intercept = (request) => {
+      if (request.method !== "GET" || !request.url.pathname.includes("/blobs/")) return undefined;
+      const range = request.headers.get("range");
+      if (range === null) return new Response(cutting(bytes.subarray(0, 6)), { headers: { "content-length": "16" } });
+      const from = Number(/^bytes=(\d+)-$/.exec(range)![1]);
+      return new Response(asBody(bytes.subarray(from)), { status: 206, headers: { "content-range": `bytes ${from}-15/16` } });
+    };
+    const sink = collect();
+    await client.streamBlob(REPO, descriptor, { write: sink.write });
+    assert.deepEqual(sink.bytes(), bytes);
+    assert.deepEqual(registry.seen.filter((r) => r.url.pathname.includes("/blobs/")).map((r) => r.headers.get("range")), [null, "bytes=6-"]);
+    assert.deepEqual(sleeps, [500]);
+  });
+
+  test("a registry that ignores Range is read past the bytes already taken; `from` asks only for the rest", async () => {
+    const { registry, client } = setup();
+    const { bytes, descriptor } = blob("0123456789");
+    registry.repoBlobs("team/app").set(descriptor.digest, bytes);
+    const sink = collect();
+    await client.streamBlob(REPO, descriptor, { write: sink.write, from: 4 });
+    assert.equal(new TextDecoder().decode(sink.bytes()), "456789");
+    assert.equal(registry.seen.at(-1)!.headers.get("range"), "bytes=4-");
+  });
+
+  test("refuses more bytes than the descriptor says, a wrong Content-Range and a wrong digest, and never retries a failing writer", async () => {
+    const { registry, client, sleeps } = setup();
+    const { bytes, descriptor } = blob("exact");
+    registry.intercept = () => new Response(asBody(text("exact and more")));
+    await assert.rejects(client.streamBlob(REPO, descriptor, collect()), (error: Error & { code?: string }) => error.code === "E_BLOB_SIZE");
+    registry.intercept = () => new Response(asBody(bytes.subarray(1)), { status: 206, headers: { "content-range": "bytes 1-4/5" } });
+    await assert.rejects(client.streamBlob(REPO, descriptor, { ...collect(), from: 2 }), (error: Error & { code?: string }) => error.code === "E_REGISTRY_RANGE");
+    registry.intercept = () => new Response(asBody(text("EXACT")));
+    await assert.rejects(client.streamBlob(REPO, descriptor, collect()), (error: Error & { code?: string }) => error.code === "E_DIGEST_MISMATCH");
+    registry.intercept = () => undefined;
+    registry.repoBlobs("team/app").set(descriptor.digest, bytes);
+    await assert.rejects(client.streamBlob(REPO, descriptor, { write: async () => { throw new Error("disk full"); } }), /disk full/);
+    assert.deepEqual(sleeps, []);
+  });
+});

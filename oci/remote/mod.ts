@@ -11,6 +11,7 @@ export {
 } from "./client.ts";
 export { type Credential, type Credentials, dockerConfigCredentials, type DockerConfigOptions, noCredentials, staticCredentials } from "./credentials.ts";
 export { networkError, RegistryError, type RegistryErrorDetails, registryErrorFromResponse } from "./errors.ts";
+export { type StreamBlobOptions } from "./_blob_stream.ts";
 export { type FetchedManifest, MAX_MANIFEST_BYTES } from "./_manifests.ts";
 export { type ReferrerPushed, type Referrers, type ReferrersVia, referrersTag } from "./_referrers.ts";
 export { formatRegistryEvent, type RegistryEvent, type Repository } from "./_session.ts";
