@@ -123,6 +123,52 @@ export const voxCommand: CommandSpec = {
           summary: "Print the JSON Schema of Vox.toml (for editors)",
           load: () => import("./deploy.ts").then((m) => m.deploySchemaCommand),
         },
+        {
+          name: "release",
+          summary: "Record a Release: the image digest and the platform manifest's content hash, appended to the hash-chained log",
+          options: {
+            image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "The image, pinned by digest (a tag alone is refused)", defaultText: "the image of the last vox deploy build" },
+            push: { type: "string", valueName: "<registry/repository>", description: "Also push the normalized manifest there as an OCI artifact whose subject is the image (and the image, from the layout, if missing)" },
+            project,
+            insecure,
+            json,
+          },
+          details: [
+            "The image must exist in the project's OCI layout or on its registry; for a multi-platform image, pin the index, not a platform manifest.",
+            "Log: .vox/releases/log.jsonl, or VOX_RELEASE_LOG; the normalized manifest is stored beside it under manifests/sha256/<hex>.json.",
+            "Exit codes: 0 recorded (and pushed); 1 failure (image not found, log fails verification, registry refusal); 2 usage (image not pinned by digest).",
+          ].join("\n"),
+          load: () => import("./releases.ts").then((m) => m.deployReleaseCommand),
+        },
+        {
+          name: "releases",
+          summary: "List the Releases in the log (verified first)",
+          options: { project, json },
+          load: () => import("./releases.ts").then((m) => m.deployReleasesCommand),
+          subcommands: [
+            {
+              name: "verify",
+              summary: "Check every record's hash, order and link, and the head; name each edited, reordered, removed or truncated record",
+              options: { project, json },
+              details: "Exit codes: 0 intact; 1 a problem found (each one named).",
+              load: () => import("./releases.ts").then((m) => m.deployReleasesVerifyCommand),
+            },
+            {
+              name: "repair",
+              summary: "Move a cut-short last line (a release interrupted mid-write) aside; refuses any other damage",
+              options: { project, json },
+              load: () => import("./releases.ts").then((m) => m.deployReleasesRepairCommand),
+            },
+          ],
+        },
+        {
+          name: "rollback",
+          summary: "Append a Release re-recording an earlier one's exact (image digest, manifest hash), never a tag",
+          positionals: [{ name: "seq" }],
+          options: { project, json },
+          details: "Default: the release before the current one (after a rollback, the one before that). The stored manifest is re-hashed first.",
+          load: () => import("./releases.ts").then((m) => m.deployRollbackCommand),
+        },
       ],
     },
     {
