@@ -11,6 +11,8 @@ export interface KeyProblem {
   message: string;
   /** What to do, when it differs from the file's general hint. */
   hint?: string;
+  /** The named rule that found it, when a refinement says (`params: { rule }` on a custom issue). */
+  rule?: string;
 }
 
 /** A key that is refused wherever it appears, with why and what to do instead (e.g. `privileged`). */
@@ -84,6 +86,8 @@ function problemsOfIssue(issue: z.core.$ZodIssue, schema: z.ZodType, refused: Re
     case "invalid_value":
       if (!isZodDefault(issue.message)) break;
       return [{ path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` }];
+    case "custom":
+      if (typeof issue.params?.rule === "string") return [{ path, message: issue.message, rule: issue.params.rule }];
   }
   return [{ path, message: issue.message }];
 }
