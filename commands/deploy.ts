@@ -2,13 +2,14 @@
 // Option resolution and reporting only; the work is in deploy/, pm/ and oci/.
 
 import { homedir, hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
-import { ASSEMBLY_FORMAT, buildImage, type BuildResult, pushBuild, resolveLock } from "../deploy/mod.ts";
-import { usageError } from "../errors/mod.ts";
+import { ASSEMBLY_FORMAT, buildImage, type BuildResult, checkPlatformFile, noPlatformManifestError, platformProblemsError, pushBuild, resolveLock } from "../deploy/mod.ts";
+import { usageError, VoxError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { formatReference, openLayout, parsePlatform, parseReference } from "../oci/mod.ts";
+import { platformJsonSchema } from "../platform/mod.ts";
 import { collectInputs, loadProject, projectStateDir, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
 import { parseSourceDateEpoch } from "../release/mod.ts";
 import { registryClient } from "./_registry.ts";
@@ -57,9 +58,43 @@ export const deployBuildCommand: Handler = async (args, context) => {
   report(args, context, result, pushed);
 };
 
-export const deploySchemaCommand: Handler = async (_args, context) => {
-  context.out.stdout(`${JSON.stringify(voxManifestJsonSchema(), null, 2)}\n`);
+export const deploySchemaCommand: Handler = async (args, context) => {
+  context.out.stdout(`${JSON.stringify(args.flag("platform") ? platformJsonSchema() : voxManifestJsonSchema(), null, 2)}\n`);
 };
+
+/** `vox deploy validate`: the problems (exit 1), or the normalized manifest and its content hash, and with --explain the defaults. */
+export const deployValidateCommand: Handler = async (args, context) => {
+  const named = args.string("manifest");
+  const start = resolve(context.cwd, args.string("project") ?? (named === undefined ? "." : dirname(resolve(context.cwd, named))));
+  const project = await loadProject(start).catch((error: unknown) => {
+    if (named !== undefined && error instanceof VoxError && error.code === "E_NO_PROJECT") return undefined;
+    throw error;
+  });
+  const options = { cwd: context.cwd, ...(named === undefined ? {} : { manifest: named }) };
+  const found = await checkPlatformFile(project, options);
+  if (!found) throw noPlatformManifestError(project!, context.cwd);
+  const { path, source, validation } = found;
+  const explain = args.flag("explain");
+  if (args.flag("json")) {
+    const result = validation.ok
+      ? { ok: true, path, content_hash: validation.contentHash, manifest: validation.manifest, ...(explain ? { defaults: validation.defaults } : {}) }
+      : { ok: false, path, problems: validation.problems };
+    context.out.stdout(`${JSON.stringify(result)}\n`);
+    return validation.ok ? 0 : 1;
+  }
+  if (!validation.ok) throw platformProblemsError(source, validation.problems);
+  const lines = [`${source}: valid (${validation.manifest.schema}, workload ${validation.manifest.name})`, `content_hash ${validation.contentHash}`];
+  if (explain) {
+    const width = Math.max(...validation.defaults.map((d) => `${d.key} = ${tomlValue(d.value)}`.length));
+    lines.push(`defaults applied (${validation.defaults.length}):`, ...validation.defaults.map((d) => `  ${`${d.key} = ${tomlValue(d.value)}`.padEnd(width)}  # ${d.why}`));
+  }
+  context.out.stdout(`${lines.join("\n")}\n`);
+};
+
+/** A default as one would write it in TOML; a value that TOML cannot hold (null) is shown as "(none)". */
+function tomlValue(value: unknown): string {
+  return value === null ? "(none)" : JSON.stringify(value);
+}
 
 function report(args: ParsedArgs, context: CommandContext, result: BuildResult, pushed: { reference: string; referrers: string } | undefined): void {
   const release = { image_digest: result.indexDigest, manifest_content_hash: result.manifestContentHash };

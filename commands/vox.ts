@@ -120,8 +120,24 @@ export const voxCommand: CommandSpec = {
         },
         {
           name: "schema",
-          summary: "Print the JSON Schema of Vox.toml (for editors)",
+          summary: "Print the JSON Schema of Vox.toml, or with --platform of vox.platform.toml (for editors and control planes)",
+          options: { platform: { type: "boolean", description: "The platform manifest's schema (vox.platform/v1) instead of Vox.toml's" } },
           load: () => import("./deploy.ts").then((m) => m.deploySchemaCommand),
+        },
+        {
+          name: "validate",
+          summary: "Check the platform manifest (vox.platform.toml): every problem with its line and key, or the normalized manifest",
+          options: {
+            manifest: { type: "string", valueName: "<file>", description: "Check this file", defaultText: "[deploy] manifest in Vox.toml, else vox.platform.toml beside it" },
+            explain: { type: "boolean", description: "Also list each default applied and why" },
+            project,
+            json: { type: "boolean", description: "Print one JSON object: the normalized manifest, its content_hash and the defaults (or the problems)" },
+          },
+          details: [
+            "The content hash is sha256 over the canonical JSON of the normalized manifest: comments, key order and formatting never change it.",
+            "Exit codes: 0 valid; 1 problems found (or no manifest); 2 usage (--manifest names no file).",
+          ].join("\n"),
+          load: () => import("./deploy.ts").then((m) => m.deployValidateCommand),
         },
         {
           name: "release",

@@ -5,5 +5,17 @@ export { Annotation, browsableUrl, gitFacts, imageAnnotations, type ImageFacts }
 export { type ImageSource, materializeBase, type Mirror, mirroredSource, parseMirrors, resolveBase } from "./base.ts";
 export { pushBuild } from "./push.ts";
 export { ASSEMBLY_FORMAT, type BuildOptions, type BuildResult, type BuildSeams, buildImage, resolveLock } from "./build.ts";
+export {
+  checkPlatformFile,
+  findPlatformManifest,
+  formatPlatformProblem,
+  loadPlatformManifest,
+  noPlatformManifestError,
+  PLATFORM_FILE,
+  type PlatformFile,
+  type PlatformFileOptions,
+  platformManifestPath,
+  platformProblemsError,
+} from "./platform_file.ts";
 export { builderIdentity, slsaProvenance } from "./provenance.ts";
 export { cycloneDxSbom } from "./sbom.ts";

@@ -181,6 +181,7 @@ const DeploySchema = z.strictObject({
   user: nonEmpty.optional(),
   labels: stringTable.optional(),
   exposed_ports: z.array(exposedPort).optional(),
+  manifest: projectPath.optional().meta({ description: "The platform manifest (vox.platform/v1: ports, resources, health, rollout, volumes, secrets), relative to Vox.toml. Default: vox.platform.toml beside Vox.toml." }),
 });
 
 /** The zod schema of Vox.toml. Cross-key rules (duplicate platforms, copy platforms) are checked by `parseManifest`. */
