@@ -18,9 +18,9 @@ import {
   pinnedImage,
   type PinnedReference,
   type PushedManifest,
+  projectReleaseLog,
   readReleases,
   type ReleaseLogPaths,
-  releaseLogPaths,
   type ReleaseRecord,
   repairTornTail,
   rollbackRelease,
@@ -32,7 +32,7 @@ import { registryClient } from "./_registry.ts";
 export const deployReleaseCommand: Handler = async (args, context) => {
   const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
   const stateDir = await projectStateDir(project.root);
-  const paths = logPaths(context, stateDir);
+  const paths = projectReleaseLog(stateDir, context.env.get("VOX_RELEASE_LOG"), context.cwd);
   const push = pushTarget(args.string("push"));
   const image = args.string("image") !== undefined ? { reference: pinnedImage(args.string("image")!, "--image"), layouts: [] } : await lastBuild(project, stateDir);
   const layouts = await openLayouts([...image.layouts, join(stateDir, "oci")]);
@@ -110,17 +110,11 @@ export const deployRollbackCommand: Handler = async (args, context) => {
 /** The registry name a Release gives an image that lives only in a local layout (Podman's name for local images). */
 const LOCAL_REGISTRY = "localhost";
 
-/** The log: VOX_RELEASE_LOG (relative to the working directory), else `.vox/releases/log.jsonl` in the project. */
-function logPaths(context: CommandContext, stateDir: string): ReleaseLogPaths {
-  const configured = context.env.get("VOX_RELEASE_LOG");
-  return releaseLogPaths(join(stateDir, "releases"), configured === undefined ? undefined : resolve(context.cwd, configured));
-}
-
 /** Listing, verifying and rolling back need a project only to find `.vox` when VOX_RELEASE_LOG does not say. */
 async function resolveLogPaths(args: ParsedArgs, context: CommandContext): Promise<ReleaseLogPaths> {
-  if (context.env.get("VOX_RELEASE_LOG") !== undefined) return logPaths(context, "");
-  const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
-  return logPaths(context, await projectStateDir(project.root));
+  const configured = context.env.get("VOX_RELEASE_LOG");
+  const stateDir = configured === undefined ? await projectStateDir((await loadProject(resolve(context.cwd, args.string("project") ?? "."))).root) : "";
+  return projectReleaseLog(stateDir, configured, context.cwd);
 }
 
 /** `--push` names a repository: the artifact is found through the image's digest, so a tag would only mislead. */

@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import { acquireFileLock, isProcessAlive, writeFileAtomic } from "../io/mod.ts";
 import { type ChainProblem, type LogHead, type ReleaseFields, type ReleaseRecord, recordLine, sealRecord, verifyChain } from "./record.ts";
@@ -38,6 +38,19 @@ export interface LogLockOptions {
 export function releaseLogPaths(dir: string, log?: string): ReleaseLogPaths {
   const file = log ?? join(dir, LOG_FILE);
   return { dir: dirname(file), log: file, head: `${file}.head`, lock: `${file}.lock` };
+}
+
+/**
+ * The log a project uses: the file VOX_RELEASE_LOG names (`configured`, relative to `cwd`), else
+ * `<state dir>/releases/log.jsonl`. The one place commands resolve it, so release, listing and emit agree.
+ *
+ * @example
+ * ```ts
+ * projectReleaseLog("/src/app/.vox", env.get("VOX_RELEASE_LOG"), cwd).log; // "/src/app/.vox/releases/log.jsonl"
+ * ```
+ */
+export function projectReleaseLog(stateDir: string, configured: string | undefined, cwd: string): ReleaseLogPaths {
+  return releaseLogPaths(join(stateDir, "releases"), configured === undefined ? undefined : resolve(cwd, configured));
 }
 
 /** A log as read: its records, every problem found (a missing head included), and the head. Nothing is thrown for a bad log. */

@@ -3,7 +3,7 @@ import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { appendRelease, inspectLog, readReleases, releaseLogPaths, repairTornTail } from "./log.ts";
+import { appendRelease, inspectLog, projectReleaseLog, readReleases, releaseLogPaths, repairTornTail } from "./log.ts";
 import type { ReleaseFields } from "./record.ts";
 import { readStoredManifest, storedManifestPath, storeManifest } from "./store.ts";
 
@@ -31,8 +31,10 @@ test("appendRelease() creates the log, chains each record to the last and moves 
   assert.equal(readFileSync(paths.log, "utf8").split("\n").length, 3);
 });
 
-test("releaseLogPaths() puts a log named by VOX_RELEASE_LOG, its head and lock in that file's directory", () => {
-  assert.deepEqual(releaseLogPaths("/p/.vox/releases", "/srv/logs/app.jsonl"), { dir: "/srv/logs", log: "/srv/logs/app.jsonl", head: "/srv/logs/app.jsonl.head", lock: "/srv/logs/app.jsonl.lock" });
+test("projectReleaseLog() uses VOX_RELEASE_LOG (relative to the working directory) with its head and lock beside it, else .vox/releases", () => {
+  assert.deepEqual(projectReleaseLog("/p/.vox", "logs/app.jsonl", "/srv"), { dir: "/srv/logs", log: "/srv/logs/app.jsonl", head: "/srv/logs/app.jsonl.head", lock: "/srv/logs/app.jsonl.lock" });
+  assert.deepEqual(projectReleaseLog("/p/.vox", undefined, "/srv"), releaseLogPaths("/p/.vox/releases"));
+  assert.equal(releaseLogPaths("/p/.vox/releases").log, "/p/.vox/releases/log.jsonl");
 });
 
 test("appendRelease(): 12 appends racing in one process all land, chained, under the lock", async () => {

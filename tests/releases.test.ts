@@ -163,6 +163,15 @@ test("--push stores the manifest on docker-registry as an artifact whose subject
   assert.match(tagged.stderr, /name a repository, without a tag or digest/);
 });
 
+test("after vox deploy build --push, vox deploy release defaults to the pushed reference, pinned by the index digest", async () => {
+  const dir = project("pushed-build");
+  const pushed = await vox(["deploy", "build", "--insecure", "--push", `${registry.host}/apps/built:0.1.0`], dir);
+  assert.equal(pushed.status, 0, pushed.stderr);
+  const record = await release(dir, ["--insecure"]);
+  assert.equal(record.image, `${registry.host}/apps/built@${indexDigest}`);
+  assert.equal(record.image_digest, indexDigest);
+});
+
 test("an image only on the registry is released from there; a platform manifest named with its tag is refused", async () => {
   const dir = project("registry-only");
   rmSync(join(dir, ".vox"), { recursive: true, force: true });
