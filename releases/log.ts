@@ -53,7 +53,15 @@ export function projectReleaseLog(stateDir: string, configured: string | undefin
   return releaseLogPaths(join(stateDir, "releases"), configured === undefined ? undefined : resolve(cwd, configured));
 }
 
-/** A log as read: its records, every problem found (a missing head included), and the head. Nothing is thrown for a bad log. */
+/**
+ * A log as read: its records, every problem found (a missing head included), the head and the raw text. Nothing is
+ * thrown for a bad log: `vox deploy releases verify` reports the problems as data.
+ *
+ * @example
+ * ```ts
+ * const { records, problems } = await inspectLog(releaseLogPaths(dir)); // problems: [] for an intact log
+ * ```
+ */
 export async function inspectLog(paths: ReleaseLogPaths): Promise<{ records: ReleaseRecord[]; problems: ChainProblem[]; head: LogHead | undefined; text: string }> {
   const text = (await readIfPresent(paths.log)) ?? "";
   const headText = await readIfPresent(paths.head);
@@ -111,6 +119,8 @@ export async function appendRelease(paths: ReleaseLogPaths, fields: ReleaseField
     } finally {
       await handle.close();
     }
+    // The first record created the file: its directory entry must be as durable as its bytes.
+    if (records.length === 0) await syncDirectory(paths.dir);
     await writeHead(paths, { seq: record.seq, hash: record.hash });
     return record;
   });
@@ -169,6 +179,15 @@ function logError(what: string, problems: readonly ChainProblem[], why = "it fai
   return new VoxError("E_RELEASE_LOG", `Cannot ${what}: ${why}:\n${problems.map((p) => `  - ${p.message}`).join("\n")}`, {
     hint: "The log is hash-chained and append-only: restore it from a copy you trust, or move it aside to start a new one (`vox deploy releases verify` lists every problem)",
   });
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeHead(paths: ReleaseLogPaths, head: LogHead): Promise<void> {

@@ -85,7 +85,14 @@ export function sealRecord(fields: ReleaseFields, previous: ReleaseRecord | unde
   return { ...unsealed, hash: recordHash(unsealed) };
 }
 
-/** The line a record is stored as: its fields in declaration order (seq first, hash last), one line, newline-ended. */
+/**
+ * The line a record is stored as: its fields in declaration order (seq first, hash last), one line, newline-ended.
+ *
+ * @example
+ * ```ts
+ * recordLine(sealRecord(fields, undefined)); // '{"seq":1,"image_digest":"sha256:…",…,"hash":"sha256:…"}\n'
+ * ```
+ */
 export function recordLine(record: ReleaseRecord): string {
   const { seq, image_digest, manifest_content_hash, image, created, tool_version, source_revision, rollback_of, previous_hash, hash } = record;
   return `${JSON.stringify({ seq, image_digest, manifest_content_hash, image, created, tool_version, source_revision, rollback_of, previous_hash, hash })}\n`;

@@ -9,7 +9,14 @@ import type { PlatformManifest } from "../platform/types.ts";
 /** A normalized manifest is a few kilobytes; anything near this is not one. */
 const MAX_MANIFEST_BYTES = 1 << 20;
 
-/** Where the normalized manifest with `contentHash` is kept: `<dir>/manifests/sha256/<hex>.json`. */
+/**
+ * Where the normalized manifest with `contentHash` is kept: `<dir>/manifests/sha256/<hex>.json`.
+ *
+ * @example
+ * ```ts
+ * storedManifestPath("/p/.vox/releases", "sha256:ab…"); // "/p/.vox/releases/manifests/sha256/ab….json"
+ * ```
+ */
 export function storedManifestPath(dir: string, contentHash: string): string {
   const { algorithm, hex } = parseDigest(contentHash);
   return join(dir, "manifests", algorithm, `${hex}.json`);
