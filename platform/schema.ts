@@ -35,7 +35,8 @@ function matching(pattern: RegExp, message: string | ((value: string) => string)
 /** An integer from `min` to `max`; the message says the range. */
 function wholeNumber(min: number, max: number, what = "") {
   const range = `must be a whole number from ${min} to ${max}${what}`;
-  return z.int({ error: range }).min(min, { error: range }).max(max, { error: range });
+  // A missing key keeps the generic wording ("is required"); a wrong value gets the range.
+  return z.int({ error: (issue) => (issue.input === undefined ? undefined : range) }).min(min, { error: range }).max(max, { error: range });
 }
 
 const dnsLabel = (what: string) => matching(DNS_LABEL, `must be ${what}: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`);

@@ -129,7 +129,7 @@ platform = "linux/riscv64"
   assert.deepEqual(problemsOf(text, "/src/x/Vox.toml"), [
     '/src/x/Vox.toml:3: package.kind: must be one of "library", "application", "skill", "agent", "workflow", "snippet", "component"',
     '/src/x/Vox.toml:6: deploy.target: must be one of "container", "bare-metal", "compose", "kubernetes", "coolify"',
-    "/src/x/Vox.toml:7: deploy.to: unknown key (known keys: target, runtime, image_name, registry, container, compose, kubernetes, bare-metal, coolify, fly, platforms, base, copy, entrypoint, cmd, env, workdir, user, labels, exposed_ports)",
+    "/src/x/Vox.toml:7: deploy.to: unknown key (known keys: target, runtime, image_name, registry, container, compose, kubernetes, bare-metal, coolify, fly, platforms, base, copy, entrypoint, cmd, env, workdir, user, labels, exposed_ports, manifest)",
     "/src/x/Vox.toml:8: deploy.workdir: must be an absolute path inside the image, such as /app",
     "/src/x/Vox.toml:9: deploy.env.1X: key is not allowed: must be an environment variable name (letters, digits, '_'; not starting with a digit)",
     "/src/x/Vox.toml:12: deploy.copy[0].from: must be relative to the project root, not absolute",
@@ -191,4 +191,20 @@ test("parseManifest() refuses special modes unless allow_special_modes, platform
   for (const to of ["/.", "/app/./x", "//app"]) assert.match(problems(deploy(`[[deploy.copy]]\nfrom = "a"\nto = "${to}"\n`))[0] ?? "", /deploy\.copy\[0\]\.to: must be a plain path/);
   assert.deepEqual(parseManifest(deploy('[[deploy.copy]]\nfrom = "."\nto = "/"\nexclude = ["*.log", "build/**"]\n')).deploy?.copy?.[0]?.exclude, ["*.log", "build/**"]);
   assert.match(problems(deploy('[[deploy.copy]]\nfrom = "."\nto = "/"\nexclude = ["../x"]\n'))[0] ?? "", /exclude\[0\]/);
+});
+
+test("parseManifest() takes [deploy] manifest as a path inside the project, and suggests a key one swap away", () => {
+  const deploy = (extra: string) => `[package]\nname = "a"\n[deploy]\nbase = "scratch"\n${extra}`;
+  const problems = (text: string) => {
+    try {
+      parseManifest(text);
+      return [];
+    } catch (error) {
+      return [...(error as ProjectFileError).problems];
+    }
+  };
+  assert.equal(parseManifest(deploy('manifest = "ops/platform.toml"\n')).deploy?.manifest, "ops/platform.toml");
+  assert.match(problems(deploy('manifest = "/etc/platform.toml"\n'))[0] ?? "", /Vox\.toml:5: deploy\.manifest: must be relative to the project root/);
+  assert.match(problems(deploy('manifest = "../platform.toml"\n'))[0] ?? "", /deploy\.manifest: must stay inside the project/);
+  assert.match(problems(deploy('manfiest = "p.toml"\n'))[0] ?? "", /deploy\.manfiest: unknown key; did you mean 'manifest'\?/);
 });
