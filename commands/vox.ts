@@ -9,6 +9,8 @@ const json = { type: "boolean", description: "Print one JSON object on stdout" }
 const project = { type: "string", valueName: "<dir>", description: "Start the upward search for Vox.toml here", defaultText: "the current directory" } as const;
 const insecure = { type: "boolean", description: "Talk plain HTTP to the registries named (base and --push)" } as const;
 const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file to sign releases" } as const;
+const ociScope = { type: "string", valueName: "<name>", description: "Only this cache scope", defaultText: "all scopes (verify: the repository)" } as const;
+const ociAudit = { type: "string", valueName: "<file>", description: "Append audit events (JSON lines) to this file", defaultText: "VOX_AUDIT_LOG" } as const;
 const mirrorKey = { type: "string", multiple: true, valueName: "<file>", description: "Trust this minisign public key to sign a mirror's index.json (listing and freshness only, never releases)", defaultText: "VOX_MIRROR_KEY" } as const;
 
 /** The vox command tree: data, with handlers imported only when their command runs. */
@@ -184,6 +186,51 @@ export const voxCommand: CommandSpec = {
           options: { project, json },
           details: "Default: the release before the current one (after a rollback, the one before that). The stored manifest is re-hashed first.",
           load: () => import("./releases.ts").then((m) => m.deployRollbackCommand),
+        },
+      ],
+    },
+    {
+      name: "oci",
+      summary: "Pull and check OCI images: verified, into a scoped content-addressed cache, with audit events",
+      subcommands: [
+        {
+          name: "pull",
+          summary: "Resolve a reference and fetch its image, verifying every manifest, config and layer (diff_ids too)",
+          positionals: [{ name: "reference", required: true }],
+          options: {
+            platform: { type: "string", valueName: "<os/arch[/variant]>", description: "Platform to pull from an index", defaultText: "this machine's" },
+            scope: { type: "string", valueName: "<name>", description: "Cache scope whose tags and index this pull may change", defaultText: "the repository" },
+            "require-digest": { type: "boolean", description: "Refuse a reference that names only a tag" },
+            audit: ociAudit,
+            insecure: { type: "boolean", description: "Talk plain HTTP to the reference's registry" },
+            json,
+          },
+          details: [
+            "<reference> is registry/repository[:tag][@sha256:<hex>], or oci:<dir>[:<tag>|@sha256:<hex>] (checked in place, not cached).",
+            "Blobs go to VOX_CACHE_DIR (shared by every scope, stored once); an interrupted download resumes. Exit codes: 0 pulled; 1 refused or failed; 2 usage.",
+          ].join("\n"),
+          load: () => import("./oci.ts").then((m) => m.ociPullCommand),
+        },
+        {
+          name: "verify",
+          summary: "Re-check a layout or a cached image end to end (documents, sizes, digests, diff_ids) without unpacking",
+          positionals: [{ name: "source", required: true }],
+          options: { platform: { type: "string", valueName: "<os/arch[/variant]>", description: "Check only this platform", defaultText: "every platform (a layout) or every one pulled (the cache)" }, scope: ociScope, audit: ociAudit, json },
+          load: () => import("./oci.ts").then((m) => m.ociVerifyCommand),
+        },
+        {
+          name: "cache",
+          summary: "The image cache in VOX_CACHE_DIR: list, verify, garbage-collect",
+          subcommands: [
+            { name: "ls", summary: "List scopes, their references and digests, and the blobs", options: { scope: ociScope, json }, load: () => import("./oci.ts").then((m) => m.ociCacheLsCommand) },
+            { name: "verify", summary: "Re-check every blob (evicting bad ones) and every scope's images; exit 1 on any problem", options: { scope: ociScope, audit: ociAudit, json }, load: () => import("./oci.ts").then((m) => m.ociCacheVerifyCommand) },
+            {
+              name: "gc",
+              summary: "Delete blobs no scope references (kept an hour after their last pull) and leftovers of killed pulls",
+              options: { scope: { ...ociScope, description: "Forget this scope first, then collect" }, audit: ociAudit, json },
+              load: () => import("./oci.ts").then((m) => m.ociCacheGcCommand),
+            },
+          ],
         },
       ],
     },

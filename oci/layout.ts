@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { link, lstat, mkdir, open, readFile, rm, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, readFile, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import { acquireFileLock, writeFileAtomic } from "../io/mod.ts";
@@ -150,11 +150,13 @@ export class Layout implements BlobSource {
     return digest;
   }
 
+  /** This layout's own index.json. */
+  get index(): IndexFile {
+    return new IndexFile(join(this.dir, "index.json"));
+  }
+
   async readIndex(): Promise<Index> {
-    const text = await readFile(join(this.dir, "index.json"), "utf8");
-    const parsed = IndexSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new VoxError("E_LAYOUT", `Cannot read ${join(this.dir, "index.json")}: not an OCI index`, { hint: "Delete the directory and build again" });
-    return parsed.data;
+    return this.index.read();
   }
 
   /**
@@ -162,27 +164,113 @@ export class Layout implements BlobSource {
    * descriptor once (referrers such as SBOMs live in the index unnamed). Read, change and write happen under
    * `index.json.lock`, so builds writing into one layout at once all keep their entries.
    */
-  async putIndexEntry(descriptor: Descriptor, refName?: string): Promise<void> {
-    const lock = await acquireFileLock(join(this.dir, "index.json.lock"), {
+  putIndexEntry(descriptor: Descriptor, refName?: string): Promise<void> {
+    return this.index.put(descriptor, refName);
+  }
+
+  /** The descriptor index.json names `refName`, if any. */
+  async resolveRef(refName: string): Promise<Descriptor | undefined> {
+    return this.index.resolveRef(refName);
+  }
+
+  /**
+   * One scope's index in a shared store (a cache): its own `scopes/<sha256 of the name>/index.json` and lock, so one
+   * workload's names are never seen or replaced through another's, while blobs stay shared and stored once.
+   */
+  scope(name: string): IndexFile {
+    return new IndexFile(join(this.dir, "scopes", scopeKey(name), "index.json"), name);
+  }
+
+  /** Every scope that has an index, by name. */
+  async scopes(): Promise<IndexFile[]> {
+    const keys = await readdir(join(this.dir, "scopes")).catch(() => [] as string[]);
+    const found: IndexFile[] = [];
+    for (const key of keys.filter((k) => /^[a-f0-9]{64}$/.test(k)).sort()) {
+      const name = (await new IndexFile(join(this.dir, "scopes", key, "index.json")).read().catch(() => undefined))?.annotations?.[SCOPE_NAME];
+      if (name !== undefined && scopeKey(name) === key) found.push(this.scope(name));
+    }
+    return found;
+  }
+}
+
+/** The annotation naming the scope an index belongs to (its directory is a hash of it). */
+export const SCOPE_NAME = "dev.vox.scope";
+const SCOPE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,254}$/;
+
+/** Refuses scope names that are empty, too long or could be mistaken for options or paths. */
+export function checkScopeName(name: string): string {
+  if (!SCOPE.test(name)) {
+    throw new VoxError("E_SCOPE", `Cannot use scope '${name}': a scope is 1 to 255 letters, digits and . _ : / @ -, starting with a letter or digit`, { hint: "For example --scope team/app or --scope 127.0.0.1:5000/app", exitCode: 2 });
+  }
+  return name;
+}
+
+function scopeKey(name: string): string {
+  return createHash("sha256").update(checkScopeName(name)).digest("hex");
+}
+
+/**
+ * An index.json: a layout's own or one scope's. Read without trusting it (schema-checked), changed only under its
+ * `.lock` (O_EXCL, a dead holder's lock taken over) and written beside, then renamed.
+ */
+export class IndexFile {
+  constructor(
+    readonly path: string,
+    /** Set for a scope's index: the name recorded in it. */
+    readonly scopeName?: string,
+  ) {}
+
+  /** The index; a scope that was never written reads as empty. */
+  async read(): Promise<Index> {
+    const text = await readFile(this.path, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT" && this.scopeName !== undefined) return undefined;
+      throw error;
+    });
+    if (text === undefined) return this.#empty();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = IndexSchema.safeParse(json);
+    if (!parsed.success) throw new VoxError("E_LAYOUT", `Cannot read ${this.path}: not an OCI index`, { hint: "Delete the directory and build again" });
+    return parsed.data;
+  }
+
+  /** Applies `change` to the index under its lock; the result is written beside, then renamed. */
+  async update(change: (index: Index) => Index): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const lock = await acquireFileLock(`${this.path}.lock`, {
       waitMs: INDEX_LOCK_WAIT_MS,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       isAlive: processIsAlive,
-      purpose: `update the index of the OCI layout ${this.dir}`,
-      hint: "Wait for the other build to finish; if no vox process is running, delete the lock file",
+      purpose: `update the index ${this.path}`,
+      hint: "Wait for the other vox to finish; if no vox process is running, delete the lock file",
     });
     try {
-      const index = await this.readIndex();
-      const kept = index.manifests.filter((entry) => (refName === undefined ? entry.digest !== descriptor.digest || entry.annotations?.[REF_NAME] !== undefined : entry.annotations?.[REF_NAME] !== refName));
-      const entry: Descriptor = refName === undefined ? descriptor : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: refName } };
-      await writeFileAtomic(join(this.dir, "index.json"), canonicalJson({ ...index, manifests: [...kept, entry] }));
+      await writeFileAtomic(this.path, canonicalJson(change(await this.read())));
     } finally {
       await lock.release();
     }
   }
 
-  /** The descriptor index.json names `refName`, if any. */
+  /** Points `refName` at `descriptor`, replacing what it named before; with no name, adds the descriptor once. */
+  put(descriptor: Descriptor, refName?: string): Promise<void> {
+    return this.update((index) => {
+      const kept = index.manifests.filter((entry) => (refName === undefined ? entry.digest !== descriptor.digest || entry.annotations?.[REF_NAME] !== undefined : entry.annotations?.[REF_NAME] !== refName));
+      const entry: Descriptor = refName === undefined ? descriptor : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: refName } };
+      return { ...index, manifests: [...kept, entry] };
+    });
+  }
+
+  /** The descriptor the index names `refName`, if any. */
   async resolveRef(refName: string): Promise<Descriptor | undefined> {
-    return (await this.readIndex()).manifests.find((entry) => entry.annotations?.[REF_NAME] === refName);
+    return (await this.read()).manifests.find((entry) => entry.annotations?.[REF_NAME] === refName);
+  }
+
+  #empty(): Index {
+    return { ...emptyIndex(), ...(this.scopeName === undefined ? {} : { annotations: { [SCOPE_NAME]: this.scopeName } }) };
   }
 }
 

@@ -78,6 +78,20 @@ export function formatPlatform(platform: Platform): string {
 }
 
 /**
+ * Whether two platforms name the same machine: os, architecture and variant agree, and linux/arm64 is linux/arm64/v8.
+ *
+ * @example
+ * ```ts
+ * samePlatform(parsePlatform("linux/arm64"), parsePlatform("linux/arm64/v8")); // true
+ * ```
+ */
+export function samePlatform(a: Platform, b: Platform): boolean {
+  if (a.os !== b.os || a.architecture !== b.architecture) return false;
+  const normal = (p: Platform) => (p.architecture === "arm64" && (p.variant === undefined || p.variant === "v8") ? undefined : p.variant);
+  return normal(a) === normal(b);
+}
+
+/**
  * Parses `os/architecture[/variant]`.
  *
  * @example

@@ -22,6 +22,7 @@ export const ENV_VARS = {
   SOURCE_DATE_EPOCH: "Timestamp baked into reproducible archives (default: last commit time) and OCI images (default: 0)",
   VOX_REGISTRY_MIRRORS: "Registry mirrors for base images, e.g. docker.io=mirror.internal:5000 (http://… for plain HTTP; air-gapped hosts)",
   VOX_REGISTRY_IDLE_TIMEOUT_MS: "Longest silence while a registry or token answer streams (default 30000)",
+  VOX_AUDIT_LOG: "File vox oci appends audit events to, as JSON lines (--audit overrides it)",
   VOX_CACHE_DIR: "Cache for base-image blobs (default $XDG_CACHE_HOME/vox, else ~/.cache/vox)",
   DOCKER_CONFIG: "Directory of the Docker config.json whose credentials and helpers vox deploy uses",
   VOX_RELEASE_LOG: "The Release log vox deploy release/releases/rollback append to and read (default .vox/releases/log.jsonl); manifests are stored beside it",
