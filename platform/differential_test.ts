@@ -41,7 +41,6 @@ function mostly<T>(valid: fc.Arbitrary<T>, invalid: readonly unknown[]): fc.Arbi
   return fc.oneof({ arbitrary: valid, weight: 40 }, { arbitrary: fc.constantFrom(...invalid), weight: 1 });
 }
 
-const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined, freq: 3 });
 const dnsLabel = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/);
 const duration = mostly(fc.constantFrom("10s", "500ms", "1m30s", "2s", "1h", "3s", "250ms", "1m"), ["10", "1.5s", "1s1m", "", "-1s", "10S", 10, "0s"]);
 const bytes = mostly(fc.oneof(fc.constantFrom("512Mi", "1G", "1Gi", "64Mi", "256Mi", "2Ti", "500M", "100k"), fc.integer({ min: 1, max: 2 ** 40 })), ["512MB", "512m", "1.5Gi", "0", 0, -5, "1K", "Gi", 1.5, "1000000000000000"]);
@@ -133,6 +132,8 @@ const mutation = fc.record({
   value: anyValue,
 });
 
+type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
+
 /** Every table and array in the document, with the path to it (the root included). */
 function containers(value: unknown, path: Array<string | number> = []): Array<{ path: Array<string | number>; node: Record<string, unknown> | unknown[] }> {
   if (typeof value !== "object" || value === null) return [];
@@ -140,7 +141,7 @@ function containers(value: unknown, path: Array<string | number> = []): Array<{ 
   return [{ path, node: value as Record<string, unknown> }, ...children.flat()];
 }
 
-function mutate(document: Record<string, unknown>, steps: ReadonlyArray<fc.RecordValue<typeof mutation extends fc.Arbitrary<infer M> ? M : never>>): Record<string, unknown> {
+function mutate(document: Record<string, unknown>, steps: ReadonlyArray<Mutation>): Record<string, unknown> {
   const copy = structuredClone(document);
   for (const step of steps) {
     const all = containers(copy);
