@@ -109,7 +109,7 @@ function report(args: ParsedArgs, context: CommandContext, result: BuildResult, 
     ...result.attachments.map((a) => `  referrer ${a.artifactType}: ${a.digest}`),
     `layout oci:${result.outputDir}:${result.tag}`,
     ...(pushed ? [`pushed ${pushed.reference} (referrers: ${pushed.referrers})`] : []),
-    `release (${release.image_digest}, ${release.manifest_content_hash})`,
+    `release (${release.image_digest}, ${release.manifest_content_hash ?? `no platform manifest: ${result.platformManifest.path} does not exist`})`,
   ];
   context.out.stdout(`${lines.join("\n")}\n`);
 }
@@ -119,6 +119,8 @@ async function writeRelease(path: string, result: BuildResult, pushed: { referen
   const release = {
     image_digest: result.indexDigest,
     manifest_content_hash: result.manifestContentHash,
+    // Relative to the project root; null when there is none (a build needs no manifest, a Release does).
+    manifest: result.platformManifest.found ? result.platformManifest.path : null,
     image: pushed?.reference ?? `oci:${result.outputDir}:${result.tag}@${result.indexDigest}`,
     platforms: result.platforms,
   };

@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import { usageError, VoxError } from "../errors/mod.ts";
 import type { Env, Spawner } from "../io/mod.ts";
 import {
@@ -6,7 +7,6 @@ import {
   assembleIndex,
   type BaseImage,
   buildLayer,
-  canonicalJson,
   EMPTY_CONFIG,
   formatPlatform,
   type Descriptor,
@@ -26,6 +26,7 @@ import {
 import { collectInputs, type InputFile, type InputSet, lockFromResolution, lockProblems, type Project, type ResolvedBase, type VoxLock, writeLock } from "../pm/mod.ts";
 import { imageAnnotations, type ImageFacts, gitFacts } from "./annotations.ts";
 import { type BaseStores, type ImageSource, materializeBase, resolveBase, verifyLockedBase } from "./base.ts";
+import { findPlatformManifest, platformManifestPath } from "./platform_file.ts";
 import { builderIdentity, slsaProvenance } from "./provenance.ts";
 import { cycloneDxSbom } from "./sbom.ts";
 
@@ -65,8 +66,10 @@ export interface BuildResult {
   outputDir: string;
   tag: string;
   platforms: Array<{ platform: string; manifest: Digest; base?: Digest }>;
-  /** The platform manifest's content hash: with the index digest, the Release tuple. */
-  manifestContentHash: Digest;
+  /** The platform manifest's content hash: with the index digest, the Release tuple. Null: the project has none. */
+  manifestContentHash: Digest | null;
+  /** The platform manifest, relative to the project root, and whether it exists (when not, the hash is null). */
+  platformManifest: { path: string; found: boolean };
   attachments: Array<{ artifactType: string; digest: Digest }>;
   lockUpdated: boolean;
   /** Every document the build wrote, for pushing: the index, its manifests, and the attachments. */
@@ -92,6 +95,8 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
     throw new VoxError("E_MANIFEST", `Cannot build an image: ${project.manifestPath} has no deploy.base`, { hint: 'Add base = "<registry/repository:tag>" or base = "scratch" under [deploy]' });
   }
   const platforms = selectPlatforms(deploy.platforms, options.platforms, project.manifestPath);
+  // Before any work: an invalid platform manifest stops the build, so the Release tuple always names a valid one.
+  const platform = await findPlatformManifest(project, { cwd: project.root });
   const inputs = await collectInputs(project.root, deploy.copy ?? [], { keepContent: true });
   const { lock, updated } = await checkLock(project, inputs, options, seams);
   // The cache first: a cache someone else can write is refused before anything is written anywhere.
@@ -130,7 +135,8 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
     outputDir: options.outputDir,
     tag: options.tag,
     platforms: images.map((image) => ({ platform: image.platform, manifest: image.manifest.descriptor.digest as Digest, ...(image.base ? { base: image.base.manifestDigest } : {}) })),
-    manifestContentHash: platformManifestHash(project),
+    manifestContentHash: platform?.contentHash ?? null,
+    platformManifest: { path: relative(project.root, platform?.path ?? platformManifestPath(project)), found: platform !== undefined },
     attachments: referrers.map((doc) => ({ artifactType: doc.descriptor.artifactType!, digest: doc.descriptor.digest as Digest })),
     lockUpdated: updated,
     referrers,
@@ -307,11 +313,6 @@ async function attach(subject: Descriptor, context: AttachContext): Promise<Docu
     documents.push(manifest);
   }
   return documents;
-}
-
-/** The platform manifest's content hash: canonical JSON of the validated [deploy] table. */
-function platformManifestHash(project: Project): Digest {
-  return sha256Digest(canonicalJson(project.manifest.deploy ?? {}));
 }
 
 function rfc3339(epochSeconds: number): string {
