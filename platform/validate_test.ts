@@ -6,7 +6,7 @@ import { canonicalManifestBytes, INVARIANT_RULES, type PlatformValidation, platf
 const OPTIONS = { source: "vox.platform.toml", defaultName: "shop" };
 
 /** Every key of vox.platform/v1 set. */
-export const EVERY_FIELD = `schema = "vox.platform/v1"
+const EVERY_FIELD = `schema = "vox.platform/v1"
 name = "shop"
 
 [process]

@@ -2,12 +2,13 @@
 // line, key and next step; --json and --explain; `vox deploy schema --platform`; [deploy] manifest; and the
 // manifest's content hash in the Release tuple `vox deploy build` writes to .vox/release.json.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import Ajv2020 from "ajv/dist/2020.js";
-import { platformJsonSchema } from "../platform/mod.ts";
-import { repoRoot, runVoxSource, tempDir } from "./support/helpers.ts";
+import { platformJsonSchema, validatePlatformManifest } from "../platform/mod.ts";
+import { bun, repoRoot, runVoxSource, tempDir } from "./support/helpers.ts";
 
 const HEAD = 'schema = "vox.platform/v1"\n';
 
@@ -154,4 +155,22 @@ test("vox deploy build writes the platform manifest's content hash into the Rele
   assert.match(refused.stderr, /vox\.platform\.toml:3: security\.privileged: privileged mode is refused/);
   assert.ok(!existsSync(join(broken, ".vox", "oci")), "no image layout is written");
   assert.ok(!existsSync(join(broken, ".vox", "release.json")));
+});
+
+const SOME_FIELDS = `${HEAD}[[ports]]\nport = 8080\nexposure = "public"\n[resources]\ncpu = 0.25\nmemory_limit = "1Gi"\n[health]\nkind = "tcp"\nport = 8080\ninterval = "1m30s"\n[[volumes]]\nname = "data"\nmount_path = "/data"\npersistence = "persistent"\n[[secrets]]\nbundle = "db"\n`;
+
+test("platform/mod.ts runs unchanged under Bun and under Deno with no permissions at all (no file, environment or network access), with the same content hash as Node", () => {
+  const script = `import { validatePlatformManifest } from "./platform/mod.ts";\nconst r = validatePlatformManifest(${JSON.stringify(SOME_FIELDS)}, { source: "m", defaultName: "app" });\nconsole.log(r.ok ? r.contentHash : JSON.stringify(r.problems));\n`;
+  const node = validatePlatformManifest(SOME_FIELDS, { source: "m", defaultName: "app" });
+  assert.ok(node.ok);
+  const env = { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  // A script on stdin gets no permissions from Deno: any fs, env or net access would throw.
+  const deno = spawnSync(join(repoRoot, "node_modules", ".bin", "deno"), ["run", "--no-prompt", "--quiet", "-"], { cwd: repoRoot, input: script, encoding: "utf8", env });
+  assert.equal(deno.status, 0, deno.stderr);
+  assert.equal(deno.stdout, `${node.contentHash}\n`);
+  const dir = tempDir("bun-script");
+  writeFileSync(join(dir, "check.ts"), script.replace("./platform/mod.ts", join(repoRoot, "platform", "mod.ts")));
+  const fromBun = spawnSync(bun, [join(dir, "check.ts")], { cwd: repoRoot, encoding: "utf8", env });
+  assert.equal(fromBun.status, 0, fromBun.stderr);
+  assert.equal(fromBun.stdout, `${node.contentHash}\n`);
 });
