@@ -41,7 +41,9 @@ export function podmanSettings(manifest: PlatformManifest): PodmanSetting[] {
   );
   if (health) {
     settings.push(
-      { flag: "--health-cmd", value: JSON.stringify(["CMD", ...probeCommand(health)]), key: "HealthCmd" },
+      // A JSON array without the leading "CMD": podman (4.3 to 5.x) splits a `["CMD", …]` value on spaces instead
+      // of parsing it, and prefixes CMD itself to an array of two or more words.
+      { flag: "--health-cmd", value: JSON.stringify(probeCommand(health)), key: "HealthCmd" },
       { flag: "--health-interval", value: duration(health.interval_ms), key: "HealthInterval" },
       { flag: "--health-timeout", value: duration(health.timeout_ms), key: "HealthTimeout" },
       { flag: "--health-retries", value: String(health.retries), key: "HealthRetries" },

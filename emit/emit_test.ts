@@ -65,7 +65,7 @@ function appears(field: string, value: unknown, output: string, manifest: Platfo
   if (field.endsWith("mode")) return word(String(value), `0${(value as number).toString(8)}`);
   if (field === "security.read_only_root_fs") return new RegExp(`read_only: ${value}|readOnlyRootFilesystem: ${value}|ReadOnly=${value}|--read-only=${value}`).test(output);
   if (field === "rollout.strategy") return /order: (start|stop)-first|type: RollingUpdate|type: Recreate|Restart=/.test(output);
-  if (field === "health.kind") return /httpGet|tcpSocket|exec:|wget|nc\W+-z|CMD\W+\/bin\/check/.test(output);
+  if (field === "health.kind") return /httpGet|tcpSocket|exec:|wget|nc\W+-z|\W\/bin\/check\W+--deep/.test(output);
   if (field.endsWith(".exposure")) return value === "public" ? /LoadBalancer|PublishPort=|--publish=|published:/.test(output) : /ClusterIP|ExposeHostPort=|--expose=|expose:/.test(output);
   if (field.endsWith(".protocol")) return word(String(value), String(value).toUpperCase());
   if (field.endsWith(".persistence")) return value === "persistent" ? /PersistentVolumeClaim|volumeClaimTemplates|type: volume|\.volume|--volume=/.test(output) : /emptyDir|tmpfs|Tmpfs=/i.test(output);
