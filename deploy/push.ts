@@ -1,5 +1,5 @@
 import { type Digest, formatReference, type Layout, parseReference, type Reference } from "../oci/mod.ts";
-import type { RegistryClient } from "../oci/remote/mod.ts";
+import { layoutBlobSource, type RegistryClient } from "../oci/remote/mod.ts";
 import type { BuildResult } from "./build.ts";
 
 /**
@@ -15,14 +15,16 @@ import type { BuildResult } from "./build.ts";
  */
 export async function pushBuild(client: RegistryClient, target: Reference, build: BuildResult, layout: Layout, baseReference?: string): Promise<{ reference: string; digest: Digest; referrers: string }> {
   const base = baseReference && baseReference !== "scratch" ? parseReference(baseReference) : undefined;
+  // Layers go up from their files, never read whole.
+  const source = layoutBlobSource(layout);
   const digest = await client.pushImage(target, {
     root: build.index,
-    source: layout,
+    source,
     ...(base && base.registry === target.registry ? { mountFrom: base.repository } : {}),
   });
   const vias = new Set<string>();
   for (const referrer of build.referrers) {
-    const pushed = await client.pushReferrer({ registry: target.registry, repository: target.repository }, referrer.bytes, { source: layout });
+    const pushed = await client.pushReferrer({ registry: target.registry, repository: target.repository }, referrer.bytes, { source });
     vias.add(pushed.via);
   }
   return { reference: formatReference({ ...target, digest }), digest, referrers: [...vias].join(", ") || "none" };

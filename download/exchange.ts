@@ -38,7 +38,8 @@ export interface HttpRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A Blob (a file opened with `openAsBlob`) is read as it is sent, and again on a redirect or retry. */
+  body?: Uint8Array | string | Blob;
   /** Sent only to `origin`: a redirect or an upload location on another origin never sees it. */
   authorization?: { origin: string; header: string };
   /** Follow redirects (by hand, only to http(s), never from https to http); otherwise a 3xx is the answer. */

@@ -4,6 +4,7 @@ import type { Reference } from "../reference.ts";
 import { type Descriptor, parseDocument } from "../types.ts";
 import { mapLimit } from "../../io/mod.ts";
 import type { BlobSource, PushImageOptions, RegistryClient } from "./client.ts";
+import { blobReader } from "./_upload.ts";
 
 /** Indexes of indexes are legal but rare; a cycle or a pathological nesting stops here. */
 const MAX_DEPTH = 4;
@@ -23,8 +24,8 @@ export async function pushImage(client: RegistryClient, target: Reference, optio
   await collect(source, root, rootBytes, plan, 0);
   const repo = { registry: target.registry, repository: target.repository };
   await mapLimit([...plan.blobs.values()], options.concurrency, (descriptor) =>
-    client.pushBlob(repo, descriptor, { read: () => source.readBlob(descriptor.digest as Digest), // pushBlob verifies size and digest
-      ...(options.mountFrom === undefined ? {} : { mountFrom: options.mountFrom }) }),
+    // pushBlob verifies size and digest before sending.
+    client.pushBlob(repo, descriptor, { read: blobReader(source, descriptor.digest as Digest), ...(options.mountFrom === undefined ? {} : { mountFrom: options.mountFrom }) }),
   );
   for (const { descriptor, bytes } of plan.manifests) {
     await client.pushManifest({ ...repo, digest: descriptor.digest as Digest }, { bytes, mediaType: descriptor.mediaType });

@@ -7,6 +7,7 @@ import { apiPath, describe, pullScope, type Repository, type Session } from "./_
 import { MAX_MANIFEST_BYTES, putManifest } from "./_manifests.ts";
 import type { BlobSource, RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
+import { blobReader } from "./_upload.ts";
 
 /** Which way the registry keeps referrers: the OCI 1.1 referrers API, or the `<alg>-<hex>` tag schema. */
 export type ReferrersVia = "referrers-api" | "tag-schema";
@@ -46,7 +47,7 @@ export async function pushReferrer(client: RegistryClient, session: Session, tar
   if (!subject) throw new VoxError("E_REFERRER_SUBJECT", "Cannot push referrer: its manifest has no 'subject'", { hint: "Set subject to the descriptor of the image it describes" });
   if (options.source && document.kind === "manifest") {
     for (const blob of [document.manifest.config, ...document.manifest.layers]) {
-      await client.pushBlob(repo, blob, { read: () => options.source!.readBlob(blob.digest as Digest) });
+      await client.pushBlob(repo, blob, { read: blobReader(options.source, blob.digest as Digest) });
     }
   }
   const { digest, headers } = await putManifest(session, repo, { bytes: manifest, mediaType: document.mediaType });
@@ -59,15 +60,41 @@ export async function pushReferrer(client: RegistryClient, session: Session, tar
     ...(artifactType === undefined ? {} : { artifactType }),
     ...(body.annotations === undefined ? {} : { annotations: body.annotations }),
   };
-  const tag = referrersTag(subject.digest);
-  const existing = await fallbackIndex(client, repo, tag);
-  const index: Index = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociIndex,
-    manifests: [...(existing?.manifests ?? []).filter((d) => d.digest !== digest), descriptor],
-  };
-  await client.pushManifest({ ...repo, tag }, { bytes: canonicalJson(index), mediaType: MediaType.ociIndex });
+  await addToFallbackTag(client, session, repo, referrersTag(subject.digest), descriptor);
   return { digest, via: "tag-schema" };
+}
+
+/** Reads, merges and writes of the fallback tag before giving up on one that keeps losing entries. */
+const MAX_TAG_ROUNDS = 20;
+/** Longer than another pusher takes from reading the tag to writing it, so a write based on an older read shows by then. */
+const SETTLE_MS = 500;
+
+/**
+ * Adds `descriptor` to the fallback tag's index next to other pushers doing the same. Registries offer no conditional
+ * PUT, so a pusher that read the index before our write can replace it without our entry: after each write the index
+ * is read again, and once it holds every entry, read again SETTLE_MS later. Whenever an entry this pusher has seen
+ * there (its own or another's) is missing, the union is written again; done when two reads SETTLE_MS apart hold all.
+ */
+async function addToFallbackTag(client: RegistryClient, session: Session, repo: Repository, tag: string, descriptor: Descriptor): Promise<void> {
+  const wanted = new Map<string, Descriptor>([[descriptor.digest, descriptor]]);
+  let settling = false;
+  for (let round = 0; round < MAX_TAG_ROUNDS; round++) {
+    const current = (await fallbackIndex(client, repo, tag))?.manifests ?? [];
+    for (const entry of current) if (!wanted.has(entry.digest)) wanted.set(entry.digest, entry);
+    const missing = [...wanted.values()].filter((entry) => !current.some((d) => d.digest === entry.digest));
+    if (missing.length === 0) {
+      if (settling) return;
+      settling = true;
+      await session.settings.sleep(SETTLE_MS);
+      continue;
+    }
+    settling = false;
+    const index: Index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...current, ...missing] };
+    await client.pushManifest({ ...repo, tag }, { bytes: canonicalJson(index), mediaType: MediaType.ociIndex });
+  }
+  throw new VoxError("E_REFERRERS_RACE", `Cannot add referrer ${descriptor.digest} to ${describe(repo)}:${tag}: other pushers kept replacing the tag through ${MAX_TAG_ROUNDS} rounds`, {
+    hint: "The referrer manifest itself is pushed; push again once the other pushes to this image are done",
+  });
 }
 
 /**

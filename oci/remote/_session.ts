@@ -60,9 +60,15 @@ export interface ApiRequest {
   /** Token scopes this call needs, e.g. `repository:team/app:pull`. */
   scopes: readonly string[];
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  /** A Blob is read as it is sent (a layer from its file), never held whole. */
+  body?: Uint8Array | Blob;
   /** Statuses returned to the caller; any other becomes a RegistryError. */
   ok: readonly number[];
+  /**
+   * Send once, never again on a temporary failure: the caller recovers, because the registry may have kept part of
+   * what was sent (an upload). Default false.
+   */
+  once?: boolean;
   /**
    * Bytes of an `ok` answer's body to keep (the rest is not read; `overflow` says there was more). The body is
    * read inside the retry loop, so one cut short is retried like any network failure. Default 0: discarded.
@@ -139,7 +145,7 @@ export class Session {
         const failure = networkError(error, { method: request.method, url, what: request.what, host: request.registry });
         if (progressed()) attempt = 1;
         const delayMs = retryDelay(failure, attempt);
-        if (!failure.temporary || attempt >= this.settings.attempts || Date.now() + delayMs >= deadline) throw failure;
+        if (!failure.temporary || request.once || attempt >= this.settings.attempts || Date.now() + delayMs >= deadline) throw failure;
         const reason = failure.message.replace(`Cannot ${request.what}: `, "");
         this.settings.onEvent({ kind: "retry", method: request.method, url: redactUrl(url), what: request.what, attempt, delayMs, reason, retryAfter: failure.retryAfterSeconds !== undefined });
         await this.settings.sleep(delayMs);
@@ -222,7 +228,8 @@ function foreignChallenge(request: ApiRequest, answer: Answer, origin: string): 
   });
 }
 
-function retryDelay(failure: RegistryError, attempt: number): number {
+/** How long to wait before attempt `attempt + 1`: the server's Retry-After (capped), else exponential backoff. */
+export function retryDelay(failure: RegistryError, attempt: number): number {
   if (failure.retryAfterSeconds !== undefined) return Math.min(failure.retryAfterSeconds * 1000, MAX_RETRY_AFTER_MS);
   return Math.min(BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
 }

@@ -33,9 +33,12 @@ export interface RegistryClientOptions {
   onEvent?: (event: RegistryEvent) => void;
 }
 
-/** Where `pushImage` reads the documents and blobs it uploads (an image layout, an assembler's output, …). */
+/** Where `pushImage` and `pushReferrer` read what they upload (an image layout, an assembler's output, …). */
 export interface BlobSource {
+  /** A document or blob, whole: manifests and indexes are walked from these bytes, and blobs when `openBlob` is absent. */
   readBlob(digest: Digest): Promise<Uint8Array>;
+  /** A blob to upload without holding it, such as a file opened with `openAsBlob`; see `layoutBlobSource`. */
+  openBlob?(digest: Digest): Promise<Blob>;
 }
 
 export interface PushImageOptions {
@@ -59,7 +62,10 @@ export interface RegistryClient {
   streamBlob(repo: Repository, descriptor: Descriptor, options: StreamBlobOptions): Promise<void>;
   /** HEAD a blob; e.g. `await client.hasBlob(ref, "sha256:…")`. */
   hasBlob(repo: Repository, digest: Digest): Promise<boolean>;
-  /** HEAD, mount, then upload (monolithic, else chunked); e.g. `await client.pushBlob(ref, layer, { read: () => readFile(path) })`. */
+  /**
+   * HEAD, mount, then upload (monolithic, else chunked), resumed or restarted after a dropped connection; a file is
+   * sent as a Blob, never read whole; e.g. `await client.pushBlob(ref, layer, { read: () => openAsBlob(path) })`.
+   */
   pushBlob(repo: Repository, descriptor: Descriptor, options: PushBlobOptions): Promise<BlobOutcome>;
   /** PUT a manifest by `target.tag`, else by its digest; returns the digest; e.g. `await client.pushManifest(ref, { bytes, mediaType: MediaType.ociIndex })`. */
   pushManifest(target: Reference, manifest: { bytes: Uint8Array; mediaType: string }): Promise<Digest>;

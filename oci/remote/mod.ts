@@ -16,4 +16,5 @@ export { type FetchedManifest, MAX_MANIFEST_BYTES } from "./_manifests.ts";
 export { type ReferrerPushed, type Referrers, type ReferrersVia, referrersTag } from "./_referrers.ts";
 export { formatRegistryEvent, type RegistryEvent, type Repository } from "./_session.ts";
 export { type Timeouts } from "./_http.ts";
-export { type BlobOutcome, type PushBlobOptions, refusesMonolithic } from "./_upload.ts";
+export { type BlobBody, type BlobOutcome, type PushBlobOptions, refusesMonolithic } from "./_upload.ts";
+export { layoutBlobSource } from "./layout_source.ts";

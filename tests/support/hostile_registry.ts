@@ -63,12 +63,18 @@ export async function startScriptedServer(handle: Handler, options: { tls?: { ce
 /**
  * Passes a request on to the real registry at `upstream` (`127.0.0.1:PORT`) and its answer back, keeping the
  * Host header so the registry's upload locations name the proxy. `cutAfter` sends only that many body bytes
- * of the answer and then drops the connection, as a failing load balancer does.
+ * of the answer and then drops the connection, as a failing load balancer does; `dropAnswer` lets the registry
+ * act on the request but drops the connection before any of its answer goes back.
  */
-export function forward(upstream: string, req: IncomingMessage, res: ServerResponse, body: Buffer, options: { cutAfter?: number } = {}): Promise<void> {
+export function forward(upstream: string, req: IncomingMessage, res: ServerResponse, body: Buffer, options: { cutAfter?: number; dropAnswer?: boolean } = {}): Promise<void> {
   const [hostname, port] = upstream.split(":");
   return new Promise((resolve, reject) => {
     const out = httpRequest({ hostname, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      if (options.dropAnswer) {
+        answer.resume().on("end", resolve);
+        res.socket?.destroy();
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (options.cutAfter === undefined) {
         answer.pipe(res);
