@@ -44,17 +44,14 @@ export function invariantProblems(draft: Draft): KeyProblem[] {
     add("name.default", ["name"], `is not set, and the package name ${JSON.stringify(manifest.name)} is not a DNS label`, `Add name = ${JSON.stringify(suggestion)} (lowercase letters, digits and '-')`);
   }
 
-  const portSeen = new Map<string, number>();
-  const nameSeen = new Map<string, number>();
+  const [portSeen, nameSeen, mountSeen, volumeSeen, bundleSeen] = [firstSeen(), firstSeen(), firstSeen(), firstSeen(), firstSeen()];
   manifest.ports.forEach((port, i) => {
     const index = origins.ports[i]!;
     const key = `${port.port}/${port.protocol}`;
-    const first = portSeen.get(key);
-    if (first !== undefined) add("ports.unique", ["ports", index, "port"], `${key} is declared twice (first as ports[${first}])`, "Keep one [[ports]] entry per port and protocol");
-    else portSeen.set(key, index);
-    const firstName = nameSeen.get(port.name);
-    if (firstName !== undefined) add("ports.unique", ["ports", index, "name"], `${JSON.stringify(port.name)} names two ports (first ports[${firstName}])`, "Give each port its own name");
-    else nameSeen.set(port.name, index);
+    const first = portSeen(key, `ports[${index}]`);
+    if (first) add("ports.unique", ["ports", index, "port"], `${key} is declared twice (first as ${first})`, "Keep one [[ports]] entry per port and protocol");
+    const firstName = nameSeen(port.name, `ports[${index}]`);
+    if (firstName) add("ports.unique", ["ports", index, "name"], `${JSON.stringify(port.name)} names two ports (first ${firstName})`, "Give each port its own name");
   });
 
   const health = manifest.health;
@@ -69,27 +66,21 @@ export function invariantProblems(draft: Draft): KeyProblem[] {
     add("health.timeout_within_interval", ["health", "timeout"], `${formatDuration(health.timeout_ms)} is longer than the interval (${formatDuration(health.interval_ms)})`, "Make timeout at most interval, so checks never overlap");
   }
 
-  const mounts = new Map<string, string>();
-  const mount = (path: string, where: KeyPath, label: string) => {
-    const first = mounts.get(path);
-    if (first !== undefined) add("mounts.unique", where, `${path} is also where ${first} is mounted`, "Mount each volume and secret on its own path");
-    else mounts.set(path, label);
+  const mounted = (path: string, section: "volumes" | "secrets", index: number) => {
+    const first = mountSeen(path, `${section}[${index}]`);
+    if (first) add("mounts.unique", [section, index, "mount_path"], `${path} is also where ${first} is mounted`, "Mount each volume and secret on its own path");
   };
-  const volumeNames = new Map<string, number>();
   manifest.volumes.forEach((volume, i) => {
     const index = origins.volumes[i]!;
-    const first = volumeNames.get(volume.name);
-    if (first !== undefined) add("volumes.unique_name", ["volumes", index, "name"], `${JSON.stringify(volume.name)} names two volumes (first volumes[${first}])`, "Give each volume its own name");
-    else volumeNames.set(volume.name, index);
-    mount(volume.mount_path, ["volumes", index, "mount_path"], `volumes[${index}]`);
+    const first = volumeSeen(volume.name, `volumes[${index}]`);
+    if (first) add("volumes.unique_name", ["volumes", index, "name"], `${JSON.stringify(volume.name)} names two volumes (first ${first})`, "Give each volume its own name");
+    mounted(volume.mount_path, "volumes", index);
   });
-  const bundles = new Map<string, number>();
   manifest.secrets.forEach((secret, i) => {
     const index = origins.secrets[i]!;
-    const first = bundles.get(secret.bundle);
-    if (first !== undefined) add("secrets.unique_bundle", ["secrets", index, "bundle"], `${JSON.stringify(secret.bundle)} is mounted twice (first secrets[${first}])`, "Mount each bundle once");
-    else bundles.set(secret.bundle, index);
-    mount(secret.mount_path, ["secrets", index, "mount_path"], `secrets[${index}]`);
+    const first = bundleSeen(secret.bundle, `secrets[${index}]`);
+    if (first) add("secrets.unique_bundle", ["secrets", index, "bundle"], `${JSON.stringify(secret.bundle)} is mounted twice (first ${first})`, "Mount each bundle once");
+    mounted(secret.mount_path, "secrets", index);
   });
 
   const { memory_limit_bytes: limit, memory_request_bytes: request } = manifest.resources;
@@ -103,4 +94,14 @@ export function invariantProblems(draft: Draft): KeyProblem[] {
     if (rollout.max_unavailable > rollout.instances) add("rollout.unavailable_within_instances", ["rollout", "max_unavailable"], `${rollout.max_unavailable} is more than the ${rollout.instances} instance(s)`, `Set max_unavailable to at most instances (${rollout.instances})`);
   }
   return problems;
+}
+
+/** A record of values seen: given a value and where it is, says where it was first seen, if it was. */
+function firstSeen(): (value: string, where: string) => string | undefined {
+  const first = new Map<string, string>();
+  return (value, where) => {
+    const before = first.get(value);
+    if (before === undefined) first.set(value, where);
+    return before;
+  };
 }

@@ -2,7 +2,7 @@
 // keys refused on sight. The validator runs it and `platformJsonSchema()` exports it, so both read one definition.
 
 import { z } from "zod";
-import type { RefusedKey } from "../pm/toml_problems.ts";
+import { jsonSchemaDocument, type RefusedKey } from "../pm/toml_problems.ts";
 import { PLATFORM_SCHEMAS } from "./types.ts";
 import { BYTES_FORMS, BYTES_MAX, BYTES_STRING, CPU_CORES_BELOW, CPU_FORMS, CPU_STRING, cpuPrecisionProblem, DURATION, DURATION_FORMS, POSITIVE_DURATION } from "./units.ts";
 
@@ -236,13 +236,9 @@ export const REFUSED_KEYS: Readonly<Record<string, RefusedKey>> = Object.freeze(
  * ```
  */
 export function platformJsonSchema(): Record<string, any> {
-  const generated = z.toJSONSchema(PlatformInputSchema, { target: "draft-2020-12", io: "input", unrepresentable: "throw" }) as Record<string, unknown>;
-  const { $schema, ...rest } = generated;
-  return {
-    $schema,
-    $id: "https://vox.dev/schemas/vox.platform.v1.schema.json",
+  return jsonSchemaDocument(PlatformInputSchema, {
+    id: "https://vox.dev/schemas/vox.platform.v1.schema.json",
     title: "vox.platform.toml",
     description: "How an OCI image runs (vox.platform/v1): ports, process, resources, health, rollout, volumes, secrets, network and security intent.",
-    ...rest,
-  };
+  });
 }

@@ -9,6 +9,7 @@ import { VoxError } from "../errors/mod.ts";
 import { parseReference } from "../oci/reference.ts";
 import { parsePlatform } from "../oci/types.ts";
 import { type KeyProblem, parseTomlWithSchema } from "./_toml_schema.ts";
+import { jsonSchemaDocument } from "./toml_problems.ts";
 
 export const MANIFEST_FILE = "Vox.toml";
 
@@ -279,15 +280,13 @@ export function requireDeployBase(manifest: VoxManifest, options: { file?: strin
  * ```
  */
 export function voxManifestJsonSchema(): Record<string, any> {
-  const generated = z.toJSONSchema(VoxManifestSchema, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-  const { $schema, ...rest } = generated;
-  return {
-    $schema,
-    $id: "https://vox.dev/schemas/vox-toml.schema.json",
+  return jsonSchemaDocument(VoxManifestSchema, {
+    id: "https://vox.dev/schemas/vox-toml.schema.json",
     title: "Vox.toml",
     description: "The Vox project manifest: package identity, dependencies, and deploy intent with packaging inputs.",
-    ...rest,
-  };
+    // Refinements (checked strings, modes) have no JSON Schema form; editors get the type without them.
+    unrepresentable: "any",
+  });
 }
 
 // ---- rules ---------------------------------------------------------------------------------------------------

@@ -172,39 +172,26 @@ test("voxManifestJsonSchema() describes [deploy] for editors, strictly, the same
   assert.equal(JSON.stringify(voxManifestJsonSchema()), JSON.stringify(schema));
 });
 
+/** Vox.toml with a [deploy] table holding `extra`. */
+function withDeploy(extra: string): string {
+  return `[package]\nname = "a"\n[deploy]\nbase = "scratch"\n${extra}`;
+}
+
 test("parseManifest() refuses special modes unless allow_special_modes, platforms with '..', NUL in env values and image paths with '.' parts", () => {
-  const deploy = (extra: string) => `[package]\nname = "a"\n[deploy]\nbase = "scratch"\n${extra}`;
-  const problems = (text: string) => {
-    try {
-      parseManifest(text);
-      return [];
-    } catch (error) {
-      return [...(error as ProjectFileError).problems];
-    }
-  };
   for (const mode of ['"7777"', '"4755"', '"2755"', '"1755"', '"0666"']) {
-    assert.match(problems(deploy(`[[deploy.copy]]\nfrom = "a"\nto = "/a"\nmode = ${mode}\n`))[0] ?? "", /deploy\.copy\[0\]\.mode: .*allow_special_modes = true/);
+    assert.match(problemsOf(withDeploy(`[[deploy.copy]]\nfrom = "a"\nto = "/a"\nmode = ${mode}\n`))[0] ?? "", /deploy\.copy\[0\]\.mode: .*allow_special_modes = true/);
   }
-  assert.equal(parseManifest(deploy('[[deploy.copy]]\nfrom = "a"\nto = "/a"\nmode = "4755"\nallow_special_modes = true\n')).deploy?.copy?.[0]?.mode, 0o4755);
-  assert.deepEqual(problems(deploy('platforms = ["linux/..", "linux/", "Linux/amd64"]\n')).map((p) => p.split(":")[2]), [" deploy.platforms[0]", " deploy.platforms[1]", " deploy.platforms[2]"]);
-  assert.match(problems(deploy('env = { A = "x\\u0000y" }\n'))[0] ?? "", /deploy\.env\.A: must not contain NUL/);
-  for (const to of ["/.", "/app/./x", "//app"]) assert.match(problems(deploy(`[[deploy.copy]]\nfrom = "a"\nto = "${to}"\n`))[0] ?? "", /deploy\.copy\[0\]\.to: must be a plain path/);
-  assert.deepEqual(parseManifest(deploy('[[deploy.copy]]\nfrom = "."\nto = "/"\nexclude = ["*.log", "build/**"]\n')).deploy?.copy?.[0]?.exclude, ["*.log", "build/**"]);
-  assert.match(problems(deploy('[[deploy.copy]]\nfrom = "."\nto = "/"\nexclude = ["../x"]\n'))[0] ?? "", /exclude\[0\]/);
+  assert.equal(parseManifest(withDeploy('[[deploy.copy]]\nfrom = "a"\nto = "/a"\nmode = "4755"\nallow_special_modes = true\n')).deploy?.copy?.[0]?.mode, 0o4755);
+  assert.deepEqual(problemsOf(withDeploy('platforms = ["linux/..", "linux/", "Linux/amd64"]\n')).map((p) => p.split(":")[2]), [" deploy.platforms[0]", " deploy.platforms[1]", " deploy.platforms[2]"]);
+  assert.match(problemsOf(withDeploy('env = { A = "x\\u0000y" }\n'))[0] ?? "", /deploy\.env\.A: must not contain NUL/);
+  for (const to of ["/.", "/app/./x", "//app"]) assert.match(problemsOf(withDeploy(`[[deploy.copy]]\nfrom = "a"\nto = "${to}"\n`))[0] ?? "", /deploy\.copy\[0\]\.to: must be a plain path/);
+  assert.deepEqual(parseManifest(withDeploy('[[deploy.copy]]\nfrom = "."\nto = "/"\nexclude = ["*.log", "build/**"]\n')).deploy?.copy?.[0]?.exclude, ["*.log", "build/**"]);
+  assert.match(problemsOf(withDeploy('[[deploy.copy]]\nfrom = "."\nto = "/"\nexclude = ["../x"]\n'))[0] ?? "", /exclude\[0\]/);
 });
 
 test("parseManifest() takes [deploy] manifest as a path inside the project, and suggests a key one swap away", () => {
-  const deploy = (extra: string) => `[package]\nname = "a"\n[deploy]\nbase = "scratch"\n${extra}`;
-  const problems = (text: string) => {
-    try {
-      parseManifest(text);
-      return [];
-    } catch (error) {
-      return [...(error as ProjectFileError).problems];
-    }
-  };
-  assert.equal(parseManifest(deploy('manifest = "ops/platform.toml"\n')).deploy?.manifest, "ops/platform.toml");
-  assert.match(problems(deploy('manifest = "/etc/platform.toml"\n'))[0] ?? "", /Vox\.toml:5: deploy\.manifest: must be relative to the project root/);
-  assert.match(problems(deploy('manifest = "../platform.toml"\n'))[0] ?? "", /deploy\.manifest: must stay inside the project/);
-  assert.match(problems(deploy('manfiest = "p.toml"\n'))[0] ?? "", /deploy\.manfiest: unknown key; did you mean 'manifest'\?/);
+  assert.equal(parseManifest(withDeploy('manifest = "ops/platform.toml"\n')).deploy?.manifest, "ops/platform.toml");
+  assert.match(problemsOf(withDeploy('manifest = "/etc/platform.toml"\n'))[0] ?? "", /Vox\.toml:5: deploy\.manifest: must be relative to the project root/);
+  assert.match(problemsOf(withDeploy('manifest = "../platform.toml"\n'))[0] ?? "", /deploy\.manifest: must stay inside the project/);
+  assert.match(problemsOf(withDeploy('manfiest = "p.toml"\n'))[0] ?? "", /deploy\.manfiest: unknown key; did you mean 'manifest'\?/);
 });

@@ -2,7 +2,7 @@
 // schema knows the next step). Pure (no I/O): Vox.toml, vox.lock and the platform manifest all report through it.
 
 import { parse as parseToml, TomlError } from "smol-toml";
-import type { z } from "zod";
+import { z } from "zod";
 import type { KeyPath } from "./toml_locator.ts";
 
 /** A problem at a key, before it is given a line. */
@@ -90,6 +90,20 @@ function problemsOfIssue(issue: z.core.$ZodIssue, schema: z.ZodType, refused: Re
       if (typeof issue.params?.rule === "string") return [{ path, message: issue.message, rule: issue.params.rule }];
   }
   return [{ path, message: issue.message }];
+}
+
+/**
+ * The JSON Schema (draft 2020-12) of what a file may say (`io: "input"`: defaults shown, not required), headed with
+ * its `$id`, title and description, for editors and other validators. Same output on every call.
+ *
+ * @example
+ * ```ts
+ * jsonSchemaDocument(z.strictObject({ port: z.int() }), { id: "https://x/s.json", title: "s", description: "d" }).additionalProperties; // false
+ * ```
+ */
+export function jsonSchemaDocument(schema: z.ZodType, head: { id: string; title: string; description: string; unrepresentable?: "any" | "throw" }): Record<string, any> {
+  const { $schema, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: head.unrepresentable ?? "throw" }) as Record<string, unknown>;
+  return { $schema, $id: head.id, title: head.title, description: head.description, ...rest };
 }
 
 /** Zod's own wording, which we replace; a message the schema chose is kept as written. */
