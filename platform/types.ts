@@ -40,7 +40,7 @@ export interface ProcessSpec {
 }
 
 export interface PortSpec {
-  /** Default: `<app_protocol>` for the first port of that protocol, else `<app_protocol>-<port>` (a DNS label). */
+  /** Default: `<app_protocol>` (`udp` for udp ports) for the first such port, else `<app_protocol>-<port>`; never a name taken. */
   name: string;
   /** Container port, 1..65535. */
   port: number;
@@ -55,7 +55,7 @@ export interface PortSpec {
 export interface ResourceSpec {
   /** CPU request in millicores (`500m` → 500, `0.5` → 500, `2` → 2000). Default 100. */
   cpu_millicores: number;
-  /** Memory hard cap in bytes (`512Mi`, `1G`). Default 256 MiB. */
+  /** Memory hard cap in bytes (`512Mi`, `1G`). Default: the request when only that is given, else 256 MiB. */
   memory_limit_bytes: number;
   /** Memory request in bytes; at most the cap. Default: the cap. */
   memory_request_bytes: number;
@@ -65,7 +65,7 @@ export interface ResourceSpec {
 
 /** `port` in an http or tcp check must be a declared tcp port (an invariant), so a check never targets nothing. */
 export type HealthCheck = (
-  | { kind: "http"; port: number; path: string }
+  | { kind: "http"; port: number; /** Default `/`. */ path: string }
   | { kind: "tcp"; port: number }
   | { kind: "exec"; command: string[] }
 ) & HealthTiming;
@@ -84,11 +84,14 @@ export interface HealthTiming {
 export interface RolloutSpec {
   /** Default 1. */
   instances: number;
-  /** Default rolling (recreate when a persistent single-writer volume forbids two instances at once). */
+  /**
+   * Default rolling; recreate when a persistent single-writer volume forbids two instances at once, unless
+   * max_surge or max_unavailable (rolling parameters) are given.
+   */
   strategy: "rolling" | "recreate";
-  /** Extra instances allowed during a rolling update. Default 1 (0 with recreate). */
+  /** Extra instances allowed during a rolling update. Default 1 (0 with recreate or a persistent single-writer volume). */
   max_surge: number;
-  /** Instances that may be unavailable during an update. Default 0 (rolling) or all (recreate). */
+  /** Instances that may be unavailable during an update. Default 0 (rolling), 1 (rolling without surge) or all (recreate). */
   max_unavailable: number;
   /** How long a new instance must stay healthy before it counts as ready. Default 0. */
   min_ready_ms: number;
