@@ -1,11 +1,14 @@
-// `vox oci pull`, `vox oci verify` and `vox oci cache ls|verify|gc`: option resolution and reporting only; the work
-// is in oci/pull/ (verified fetch, scoped cache) and audit/.
+// `vox oci pull`, `vox oci unpack`, `vox oci verify` and `vox oci cache ls|verify|gc`: option resolution and reporting
+// only; the work is in oci/pull/ (verified fetch, scoped cache), oci/unpack/ (policy, bundle) and audit/.
 
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { AuditEvent, AuditSink } from "../audit/mod.ts";
 import type { Handler, ParsedArgs } from "../cli/mod.ts";
-import { usageError } from "../errors/mod.ts";
+import { usageError, VoxError } from "../errors/mod.ts";
 import { formatPlatform, parseReference } from "../oci/mod.ts";
 import { gcCache, listCache, parseLayoutSource, type PulledImage, pullImage, verifyCache, verifySource } from "../oci/pull/mod.ts";
+import { DEFAULT_UNPACK_POLICY, parseUnpackPolicy, type UnpackCheckpoint, unpackImage } from "../oci/unpack/mod.ts";
 import { auditSink, cacheDir, pullDeps } from "./_pull.ts";
 
 export const ociPullCommand: Handler = async (args, context) => {
@@ -33,6 +36,38 @@ export const ociPullCommand: Handler = async (args, context) => {
   }
   context.out.stdout(`${report(image, pinned, { fetched, reused, cache: cacheDir(context) })}\n`);
 };
+
+export const ociUnpackCommand: Handler = async (args, context) => {
+  const [source, bundle] = args.positionals as [string, string];
+  const policyFile = args.string("policy");
+  const policy = policyFile === undefined ? DEFAULT_UNPACK_POLICY : parseUnpackPolicy(await readPolicy(resolve(context.cwd, policyFile)), policyFile);
+  const audit = auditSink(args, context);
+  const image = await pullImage(source, { ...(args.string("platform") ? { platform: args.string("platform")! } : {}), ...scopeOption(args), insecure: args.flag("insecure") }, await pullDeps(args, context, source, audit));
+  if (image.mutable) context.out.stderr(`note: ${source} names a tag, which can be moved; it resolved to ${image.resolvedDigest}\n`);
+  const pauseAt = context.env.get("VOX_UNPACK_PAUSE_AT");
+  const result = await unpackImage(image, resolve(context.cwd, bundle), {
+    policy,
+    audit,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    spawner: context.spawner,
+    // A test hook: stop at a named step so crash-safety tests can SIGKILL the process exactly there.
+    checkpoint: async (step: UnpackCheckpoint) => {
+      if (pauseAt !== step) return;
+      context.out.stderr(`paused at ${step}\n`);
+      await new Promise(() => setInterval(() => {}, 1 << 30));
+    },
+  });
+  const summary = { reference: image.reference, resolvedDigest: image.resolvedDigest, manifestDigest: image.manifestDigest, platform: image.platform, scope: image.scope, ...result };
+  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify(summary)}\n`);
+  context.out.stdout(`unpacked ${image.reference} (${image.manifestDigest}, ${formatPlatform(image.platform)}) into ${result.rootfs}: ${result.entries} entries, ${mib(result.bytes)} MiB\nconfig ${result.config}\n`);
+};
+
+async function readPolicy(path: string): Promise<string> {
+  return readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new VoxError("E_UNPACK_POLICY", `Cannot read the unpack policy ${path}: ${error.code ?? error.message}`, { hint: "Pass --policy a TOML file you can read, or leave it out for the safe defaults", exitCode: 2 });
+  });
+}
 
 export const ociVerifyCommand: Handler = async (args, context) => {
   const source = positional(args, "source");

@@ -191,7 +191,7 @@ export const voxCommand: CommandSpec = {
     },
     {
       name: "oci",
-      summary: "Pull and check OCI images: verified, into a scoped content-addressed cache, with audit events",
+      summary: "Pull, check and unpack OCI images: verified, into a scoped content-addressed cache, with audit events",
       subcommands: [
         {
           name: "pull",
@@ -210,6 +210,25 @@ export const voxCommand: CommandSpec = {
             "Blobs go to VOX_CACHE_DIR (shared by every scope, stored once); an interrupted download resumes. Exit codes: 0 pulled; 1 refused or failed; 2 usage.",
           ].join("\n"),
           load: () => import("./oci.ts").then((m) => m.ociPullCommand),
+        },
+        {
+          name: "unpack",
+          summary: "Pull (verified) and unpack an image into an OCI runtime bundle (rootfs/ + config.json) under a safe policy",
+          positionals: [{ name: "source", required: true }, { name: "bundle-dir", required: true }],
+          options: {
+            platform: { type: "string", valueName: "<os/arch[/variant]>", description: "Platform to unpack from an index", defaultText: "this machine's" },
+            policy: { type: "string", valueName: "<file>", description: "Unpack policy (TOML): devices, setuid, xattrs, ownership, limits", defaultText: "the safe defaults" },
+            scope: { type: "string", valueName: "<name>", description: "Cache scope of a registry pull", defaultText: "the repository" },
+            audit: ociAudit,
+            insecure: { type: "boolean", description: "Talk plain HTTP to the reference's registry" },
+            json,
+          },
+          details: [
+            "<source> is oci:<dir>[:<tag>|@sha256:<hex>] or a registry reference (pulled and cached as by 'vox oci pull').",
+            "<bundle-dir> may exist but must not hold rootfs or config.json; the rootfs is built beside and renamed, config.json last.",
+            "Exit codes: 0 unpacked; 1 refused (policy, containment, integrity) or failed, with nothing left in the bundle; 2 usage or a bad policy file.",
+          ].join("\n"),
+          load: () => import("./oci.ts").then((m) => m.ociUnpackCommand),
         },
         {
           name: "verify",

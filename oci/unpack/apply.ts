@@ -3,7 +3,7 @@ import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lc
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream";
-import { createGunzip } from "node:zlib";
+import * as zlib from "node:zlib";
 import type { PulledLayer } from "../pull/mod.ts";
 import { MediaType } from "../media_types.ts";
 import { ContainmentError, type RootfsTree } from "./_rootfs.ts";
@@ -88,9 +88,7 @@ function uncompressed(layer: PulledLayer, policy: UnpackPolicy): { chunks: Async
   const hash = createHash("sha256");
   let compressed = 0;
   let inflated = 0;
-  const gzip = layer.mediaType === MediaType.ociLayerGzip || layer.mediaType === MediaType.dockerLayerGzip || layer.mediaType === "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
-  const plain = layer.mediaType === MediaType.ociLayer || layer.mediaType === "application/vnd.oci.image.layer.nondistributable.v1.tar";
-  if (!gzip && !plain) throw new Refusal("media-type", null, `layer ${layer.digest} has media type ${layer.mediaType}, which vox cannot unpack (gzip or uncompressed tar layers only)`);
+  const inflate = decompressor(layer);
   async function* chunks(): AsyncGenerator<Uint8Array> {
     const source = Readable.fromWeb((await layer.open()) as import("node:stream/web").ReadableStream<Uint8Array>);
     const counter = new Transform({
@@ -99,12 +97,12 @@ function uncompressed(layer: PulledLayer, policy: UnpackPolicy): { chunks: Async
         done(null, chunk);
       },
     });
-    const output: Readable = gzip ? pipeline(source, counter, createGunzip({ chunkSize: 1 << 16 }), () => {}) : pipeline(source, counter, () => {});
+    const output: Readable = inflate ? pipeline(source, counter, inflate, () => {}) : pipeline(source, counter, () => {});
     try {
       for await (const chunk of output as AsyncIterable<Buffer>) {
         inflated += chunk.length;
         // The ratio is judged on what has been read so far, so a bomb stops within one chunk of the limit.
-        if (gzip && inflated > RATIO_FLOOR && inflated > compressed * policy.limits.compressionRatio) {
+        if (inflate && inflated > RATIO_FLOOR && inflated > compressed * policy.limits.compressionRatio) {
           throw new Refusal("limits.compression_ratio", null, `layer ${layer.digest} inflates more than ${policy.limits.compressionRatio}:1 (${inflated} bytes from ${compressed}; limits.compression_ratio); stopped there`);
         }
         hash.update(chunk);
@@ -121,6 +119,15 @@ function uncompressed(layer: PulledLayer, policy: UnpackPolicy): { chunks: Async
       if (actual !== layer.diffId) throw new Refusal("diff-id", null, `layer ${layer.digest} uncompresses to ${actual}, not the diff_id ${layer.diffId} its config names`);
     },
   };
+}
+
+/** gzip and zstd (where node:zlib has it, as Bun's does) are decompressed; a plain tar passes through. */
+function decompressor(layer: PulledLayer): Transform | undefined {
+  if (layer.mediaType === MediaType.ociLayerGzip || layer.mediaType === MediaType.dockerLayerGzip) return zlib.createGunzip({ chunkSize: 1 << 16 });
+  if (layer.mediaType === MediaType.ociLayer) return undefined;
+  const zstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  if (layer.mediaType === MediaType.ociLayerZstd && zstd) return zstd();
+  throw new Refusal("media-type", null, `layer ${layer.digest} has media type ${layer.mediaType}, which this vox cannot unpack (gzip${zstd ? ", zstd" : ""} or plain tar layers)`);
 }
 
 async function applyEntry(header: TarHeader, tar: TarReader, layer: PulledLayer, context: ApplyContext, upper: Set<string>, owners: { mapped: number; to: string }): Promise<void> {

@@ -13,7 +13,7 @@ export interface Entry {
   gid?: number;
   linkname?: string;
   text?: string;
-  /** Generated content of this many bytes (a repeating pattern, or zeros). */
+  /** Generated content of this many bytes (seeded pseudo-random, or zeros). */
   size?: number;
   zeros?: boolean;
   pax?: Record<string, string>;
@@ -36,7 +36,7 @@ export interface ImageSpec {
 }
 
 const WRITER = String.raw`
-import gzip, hashlib, json, os, sys, tarfile
+import gzip, hashlib, json, os, random, sys, tarfile
 spec = json.load(sys.stdin)
 out = spec["layout"]
 blobs = os.path.join(out, "blobs", "sha256")
@@ -50,15 +50,12 @@ class Hashing:
     def close(self): pass
 
 class Content:
-    def __init__(self, size, zeros): self.left, self.zeros, self.i = size, zeros, 0
+    """Seeded pseudo-random bytes (as incompressible as real binaries), or zeros."""
+    def __init__(self, size, zeros): self.left, self.zeros, self.rng = size, zeros, random.Random(size)
     def read(self, n=-1):
         n = self.left if n < 0 else min(n, self.left)
         self.left -= n
-        if self.zeros: return bytes(n)
-        b = bytes((self.i + k) * 7 % 251 for k in range(min(n, 65536)))
-        b = (b * (n // len(b) + 1))[:n] if b else b
-        self.i += n
-        return b
+        return bytes(n) if self.zeros else self.rng.randbytes(n)
 
 def put(data):
     d = hashlib.sha256(data).hexdigest()
