@@ -174,3 +174,10 @@ test("platform/mod.ts runs unchanged under Bun and under Deno with no permission
   assert.equal(fromBun.status, 0, fromBun.stderr);
   assert.equal(fromBun.stdout, `${node.contentHash}\n`);
 });
+
+test("package.json exports the validator as vox-distributor/platform: the same module a control plane imports by name", async () => {
+  const byName = await import("vox-distributor/platform");
+  const { validatePlatformManifest: direct } = await import("../platform/mod.ts");
+  assert.equal(byName.validatePlatformManifest, direct);
+  assert.equal(JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).exports["./platform"], "./platform/mod.ts");
+});
