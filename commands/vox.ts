@@ -7,6 +7,14 @@ import { versionOrHelp } from "../cli/entry.ts";
 
 const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
 const project = { type: "string", valueName: "<dir>", description: "Start the upward search for Vox.toml here", defaultText: "the current directory" } as const;
+/** `vox deploy up|down`. */
+const engineOptions = {
+  target: { type: "string", valueName: "<compose|kubernetes|podman>", description: "What to run: the Compose file, the Kubernetes objects, or the podman run command line" },
+  image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "The image, pinned by digest (a local build is localhost/<package>@<digest>)" },
+  manifest: { type: "string", valueName: "<file>", description: "The platform manifest", defaultText: "the project's ([deploy] manifest, else vox.platform.toml)" },
+  project,
+  json,
+} as const;
 const insecure = { type: "boolean", description: "Talk plain HTTP to the registries named (base and --push)" } as const;
 const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file to sign releases" } as const;
 const ociScope = { type: "string", valueName: "<name>", description: "Only this cache scope", defaultText: "all scopes (verify: the repository)" } as const;
@@ -186,6 +194,43 @@ export const voxCommand: CommandSpec = {
           options: { project, json },
           details: "Default: the release before the current one (after a rollback, the one before that). The stored manifest is re-hashed first.",
           load: () => import("./releases.ts").then((m) => m.deployRollbackCommand),
+        },
+        {
+          name: "emit",
+          summary: "Write descriptors for a Release (compose, kubernetes, quadlet, systemd): the image pinned by digest, every field the target can express, the rest listed",
+          options: {
+            target: { type: "string", valueName: "<compose|kubernetes|quadlet|systemd>", description: "What to write for" },
+            release: { type: "string", valueName: "<seq|latest>", description: "The Release to emit", defaultText: "latest" },
+            image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "Emit for this pinned image and the manifest instead of a Release" },
+            manifest: { type: "string", valueName: "<file>", description: "With --image: the platform manifest", defaultText: "the project's" },
+            out: { type: "string", valueName: "<dir>", description: "Write the files there (only files vox wrote and nobody edited are replaced)", defaultText: "print them" },
+            strict: { type: "boolean", description: "Fail (exit 1) if any field is not expressible by the target" },
+            project,
+            json,
+          },
+          details: [
+            "Same Release in, same bytes out. Fields the target cannot express are listed on stderr as 'not expressible: <field>: <why>' (and in --json).",
+            "Exit codes: 0 written; 1 failure (unknown release, a log or stored manifest that fails verification, --strict with fields not expressible); 2 usage.",
+          ].join("\n"),
+          load: () => import("./deploy_emit.ts").then((m) => m.deployEmitCommand),
+        },
+        {
+          name: "up",
+          summary: "Run the descriptors for a target on the engine this host has (loading a layout-only image into its store first)",
+          options: engineOptions,
+          details: [
+            "Engines, in order: compose: Docker, then Podman (through its API socket, with docker compose or docker-compose); kubernetes: kubectl with a current context, then podman kube play; podman: podman run detached (the systemd target's command line).",
+            "The chosen engine is printed; none is an error naming what to install.",
+            "Exit codes: 0 up; 1 failure (no engine, the engine refused, the image cannot be loaded); 2 usage.",
+          ].join("\n"),
+          load: () => import("./deploy_engines.ts").then((m) => m.deployUpCommand),
+        },
+        {
+          name: "down",
+          summary: "Remove what `vox deploy up` made for a target: containers, pods, networks and volumes (persistent ones too)",
+          options: engineOptions,
+          details: "Exit codes: 0 down (also when nothing was up); 1 failure; 2 usage.",
+          load: () => import("./deploy_engines.ts").then((m) => m.deployDownCommand),
         },
       ],
     },

@@ -290,3 +290,33 @@ test("vox deploy rollback appends the earlier tuple (default: the one before the
   const listed = await vox(["deploy", "releases", "--json"], dir);
   assert.deepEqual((JSON.parse(listed.stdout) as { releases: ReleaseRecord[] }).releases, logOf(dir));
 });
+
+test("vox deploy emit after vox deploy rollback reproduces, byte for byte, every target's descriptors of the release rolled back to", async () => {
+  const dir = project("emit-rollback");
+  const first = await release(dir);
+  writeFileSync(join(dir, "vox.platform.toml"), platformToml("b"));
+  const second = await release(dir);
+  assert.notEqual(second.manifest_content_hash, first.manifest_content_hash);
+  const emitted = async (args: readonly string[], out: string) => {
+    const result = await vox(["deploy", "emit", ...args, "--out", out, "--json"], dir);
+    assert.equal(result.status, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { image: string; files: string[] };
+    return { image: report.image, files: Object.fromEntries(report.files.map((f) => [f, readFileSync(join(out, f), "utf8")])) };
+  };
+  const before: Record<string, Awaited<ReturnType<typeof emitted>>> = {};
+  for (const target of ["compose", "kubernetes", "quadlet", "systemd"]) before[target] = await emitted(["--target", target, "--release", String(first.seq)], tempDir(`emit-${target}-1`));
+  assert.equal(before.compose!.image, first.image);
+  assert.match(Object.values(before.compose!.files).join(""), /VARIANT: "?a"?/);
+  const latest = await emitted(["--target", "compose"], tempDir("emit-latest"));
+  assert.notDeepEqual(latest.files, before.compose!.files, "the latest release (variant b) emits differently");
+  const rolled = await vox(["deploy", "rollback", "--json"], dir);
+  assert.equal(rolled.status, 0, rolled.stderr);
+  for (const target of ["compose", "kubernetes", "quadlet", "systemd"]) {
+    assert.deepEqual(await emitted(["--target", target], tempDir(`emit-${target}-3`)), before[target], `${target} after rollback`);
+  }
+  const unknown = await vox(["deploy", "emit", "--target", "compose", "--release", "9"], dir);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /Cannot find release 9: the log holds releases 1\.\.3/);
+  const mixed = await vox(["deploy", "emit", "--target", "compose", "--release", "1", "--image", first.image], dir);
+  assert.equal(mixed.status, 2);
+});
