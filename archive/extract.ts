@@ -7,7 +7,7 @@ import { createGunzip, createInflateRaw } from "node:zlib";
 import { VoxError } from "../errors/mod.ts";
 import { besideTarget } from "../io/atomic.ts";
 import { ChunkReader } from "./chunk_reader.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "./crc32.js";
 
 export interface ExtractOptions {
   format: "tar.gz" | "zip";

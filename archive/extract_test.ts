@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
-import { extractSingleExecutable, packExecutable } from "./mod.ts";
+import { extractSingleExecutable, gzipDeterministic, tarBytes } from "./mod.ts";
 
 const payload = new TextEncoder().encode("ELF-ish payload\n".repeat(64));
+/** A release archive of `payload` as vox writes it (the writer's own tests prove the streamed one is these bytes). */
+const packed = () => gzipDeterministic(tarBytes([{ name: "vox", type: "file", mode: 0o755, mtime: 0, data: payload }], { uname: "root", gname: "root" }));
 
 /** Hostile archives come from Python's tarfile/zipfile: an independent writer that can express anything. */
 function python(script: string, cwd: string): void {
@@ -51,13 +53,13 @@ for (const [label, body, expected] of TAR_CASES) {
 
 test("extractSingleExecutable() refuses an entry over the size cap before writing it", async () => {
   const dir = fresh();
-  writeFileSync(join(dir, "a.tar.gz"), packExecutable("tar.gz", { name: "vox", data: payload, mtime: 0 }));
+  writeFileSync(join(dir, "a.tar.gz"), packed());
   await refusal(join(dir, "a.tar.gz"), "tar.gz", /over the 100-byte cap/, { maxBytes: 100 });
 });
 
 test("extractSingleExecutable() refuses truncated and corrupt gzip streams", async () => {
   const dir = fresh();
-  const good = packExecutable("tar.gz", { name: "vox", data: payload, mtime: 0 });
+  const good = packed();
   writeFileSync(join(dir, "short.tar.gz"), good.subarray(0, good.length - 40));
   await refusal(join(dir, "short.tar.gz"), "tar.gz", /corrupt|truncated/);
   const flipped = new Uint8Array(good);

@@ -8,7 +8,8 @@ export interface TarEntry {
   mode: number;
   /** Seconds since the epoch. */
   mtime: number;
-  data?: Uint8Array;
+  /** A file's length: exactly this many bytes must follow its header. 0 for others. */
+  size?: number;
   linkname?: string;
 }
 
@@ -20,42 +21,61 @@ export interface TarOwner {
 const BLOCK = 512;
 const encoder = new TextEncoder();
 const TYPEFLAG = { file: "0", directory: "5", symlink: "2" } as const;
+/** Two zero blocks end a tar stream. */
+export const TAR_END = new Uint8Array(BLOCK * 2);
 
 /**
- * Serialises entries in the order given as a POSIX (ustar + pax) archive: uid/gid 0, fixed owner names,
- * no device numbers, pax records only where a value does not fit ustar. Same input, same bytes.
+ * The header blocks of one POSIX (ustar + pax) entry: uid/gid 0, fixed owner names, no device numbers, pax records
+ * only where a value does not fit ustar. A file's `size` bytes and `tarPadding(size)` follow; `TAR_END` closes the
+ * stream. Same entry, same bytes.
  *
  * @example
  * ```ts
- * const tar = tarBytes([{ name: "vox", type: "file", mode: 0o755, mtime: 0, data }], { uname: "root", gname: "root" });
+ * const head = tarHeader({ name: "vox", type: "file", mode: 0o755, mtime: 0, size: data.length }, { uname: "root", gname: "root" });
+ * const tar = concat([head, data, tarPadding(data.length), TAR_END]);
  * ```
  */
-export function tarBytes(entries: readonly TarEntry[], owner: TarOwner = { uname: "", gname: "" }): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const entry of entries) parts.push(...entryBlocks(entry, owner));
-  parts.push(new Uint8Array(BLOCK * 2));
-  return concat(parts);
-}
-
-function entryBlocks(entry: TarEntry, owner: TarOwner): Uint8Array[] {
+export function tarHeader(entry: TarEntry, owner: TarOwner = { uname: "", gname: "" }): Uint8Array {
   if (entry.name === "" || entry.name.startsWith("/") || entry.name.split("/").includes("..")) {
     throw new VoxError("E_TAR_NAME", `Cannot write tar entry '${entry.name}': names must be relative and stay inside the archive`);
   }
-  const data = entry.type === "file" ? (entry.data ?? new Uint8Array()) : new Uint8Array();
+  const size = entry.type === "file" ? (entry.size ?? 0) : 0;
   const name = entry.type === "directory" ? `${entry.name.replace(/\/+$/, "")}/` : entry.name;
   const linkname = entry.linkname ?? "";
   const pax: Array<[string, string]> = [];
   if (encoder.encode(name).length > 100) pax.push(["path", name]);
   if (encoder.encode(linkname).length > 100) pax.push(["linkpath", linkname]);
-  if (data.length > 0o77777777777) pax.push(["size", String(data.length)]);
+  if (size > 0o77777777777) pax.push(["size", String(size)]);
   const blocks: Uint8Array[] = [];
   if (pax.length > 0) {
     const body = encoder.encode(pax.map(([key, value]) => paxRecord(key, value)).join(""));
-    blocks.push(header({ name: "PaxHeader", typeflag: "x", mode: 0o644, size: body.length, mtime: entry.mtime, linkname: "" }, owner), body, padding(body.length));
+    blocks.push(header({ name: "PaxHeader", typeflag: "x", mode: 0o644, size: body.length, mtime: entry.mtime, linkname: "" }, owner), body, tarPadding(body.length));
   }
-  blocks.push(header({ name, typeflag: TYPEFLAG[entry.type], mode: entry.mode, size: data.length, mtime: entry.mtime, linkname }, owner));
-  if (data.length > 0) blocks.push(data, padding(data.length));
-  return blocks;
+  blocks.push(header({ name, typeflag: TYPEFLAG[entry.type], mode: entry.mode, size, mtime: entry.mtime, linkname }, owner));
+  return concat(blocks);
+}
+
+/**
+ * A whole tar in memory, entries in the order given: for small archives (test fixtures, one-file blobs). Layers and
+ * release archives stream through `tarHeader` instead.
+ *
+ * @example
+ * ```ts
+ * const tar = tarBytes([{ name: "hello.txt", type: "file", mode: 0o644, mtime: 0, data }]);
+ * ```
+ */
+export function tarBytes(entries: ReadonlyArray<TarEntry & { data?: Uint8Array }>, owner?: TarOwner): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const { data = new Uint8Array(), ...entry } of entries) {
+    const size = entry.type === "file" ? data.length : 0;
+    parts.push(tarHeader({ ...entry, size }, owner), data.subarray(0, size), tarPadding(size));
+  }
+  return concat([...parts, TAR_END]);
+}
+
+/** The zero bytes that fill a file's data up to the next 512-byte block. */
+export function tarPadding(size: number): Uint8Array {
+  return new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
 function paxRecord(key: string, value: string): string {
@@ -95,10 +115,6 @@ function writeString(block: Uint8Array, offset: number, length: number, value: s
 
 function writeOctal(block: Uint8Array, offset: number, length: number, value: number): void {
   writeString(block, offset, length, `${value.toString(8).padStart(length - 1, "0")}\0`);
-}
-
-function padding(size: number): Uint8Array {
-  return new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {

@@ -2,6 +2,7 @@
 // Each resolves options in one place, calls release/ or pm/, and renders a report; none prints from deep inside.
 
 import { join, resolve } from "node:path";
+import { compressionWorkers } from "../archive/mod.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
 import { ExitCode, usageError, VoxError } from "../errors/mod.ts";
 import { formatPublicKey } from "../integrity/mod.ts";
@@ -28,6 +29,7 @@ export const releaseBuildCommand: Handler = async (args, context) => {
       sourceDateEpoch: await resolveSourceDateEpoch(context.env.get("SOURCE_DATE_EPOCH"), root, context.spawner),
       smoke: !args.flag("no-smoke"),
       hostTriple: hostTarget.triple,
+      compressionWorkers: compressionWorkers(context.env.get("VOX_COMPRESSION_WORKERS")),
     },
     { spawner: context.spawner, bun: await resolveBun(root, context.env), log: (line) => context.out.stderr(`${line}\n`) },
   );

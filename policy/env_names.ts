@@ -23,6 +23,7 @@ export const ENV_VARS = {
   VOX_REGISTRY_MIRRORS: "Registry mirrors for base images, e.g. docker.io=mirror.internal:5000 (http://… for plain HTTP; air-gapped hosts)",
   VOX_REGISTRY_IDLE_TIMEOUT_MS: "Longest silence while a registry or token answer streams (default 30000)",
   VOX_AUDIT_LOG: "File vox oci appends audit events to, as JSON lines (--audit overrides it)",
+  VOX_COMPRESSION_WORKERS: "Threads compressing image layers and release archives (default: one per CPU, at most 4); the bytes are the same for any count",
   VOX_CACHE_DIR: "Cache for base-image blobs (default $XDG_CACHE_HOME/vox, else ~/.cache/vox)",
   DOCKER_CONFIG: "Directory of the Docker config.json whose credentials and helpers vox deploy uses",
   VOX_RELEASE_LOG: "The Release log vox deploy release/releases/rollback append to and read (default .vox/releases/log.jsonl); manifests are stored beside it",

@@ -1,3 +1,5 @@
+import { PACKAGES } from "./packages.ts";
+
 /** Values baked into an executable at compile time (read by build/constants.ts). */
 export interface BuildDefines {
   version: string;
@@ -29,7 +31,9 @@ export function compileArgv(options: { bun: readonly string[]; bunTarget: string
     `VOX_BUILD_VERSION=${JSON.stringify(options.defines.version)}`,
     "--define",
     `VOX_BUILD_TRUSTED_KEYS=${JSON.stringify(JSON.stringify(options.defines.trustedKeys))}`,
+    // The entry first: Bun runs the first entry point; the package's workers follow it.
     options.entry,
+    ...(PACKAGES.find((pkg) => pkg.entry === options.entry)?.workers ?? []),
     "--outfile",
     options.outfile,
   ];

@@ -1,9 +1,7 @@
-import { access, constants, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { packExecutable } from "../archive/mod.ts";
+import { DeflatePool, writeExecutableArchive } from "../archive/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
-import { sha256Hex } from "../integrity/mod.ts";
-import { writeFileAtomic } from "../io/mod.ts";
 import type { Spawner } from "../io/mod.ts";
 import { assetName, executableName, type Package, type ReleaseTag, type Target, TRUSTED_KEYS } from "../policy/mod.ts";
 import { writeReleaseChecksums } from "./checksums.ts";
@@ -24,6 +22,8 @@ export interface ReleaseBuildOptions {
   sourceDateEpoch: number;
   smoke: boolean;
   hostTriple: string;
+  /** Threads compressing archives (VOX_COMPRESSION_WORKERS); the archive bytes never depend on it. */
+  compressionWorkers: number;
 }
 
 export interface ReleaseBuildDeps {
@@ -62,6 +62,7 @@ export async function releaseBuild(options: ReleaseBuildOptions, deps: ReleaseBu
   await ensureWritableDir(options.outDir);
   const scratch = await mkdtemp(join(options.outDir, ".vox-build-"));
   const artifacts: BuiltArtifact[] = [];
+  const pool = new DeflatePool(options.compressionWorkers);
   try {
     for (const target of options.targets) {
       for (const pkg of options.packages) {
@@ -69,16 +70,16 @@ export async function releaseBuild(options: ReleaseBuildOptions, deps: ReleaseBu
         const outfile = join(scratch, target.triple, entry);
         deps.log(`compile  ${pkg.name} ${options.tag.tag} for ${target.triple} (${target.bunTarget})`);
         await compileExecutable({ root: options.root, bun: deps.bun, target, pkg, outfile, defines: { version: options.tag.version, trustedKeys: options.trustedKeys }, spawner: deps.spawner });
-        const archive = packExecutable(target.archive, { name: entry, data: await readFile(outfile), mtime: options.sourceDateEpoch });
         const basename = assetName(pkg.name, options.tag.tag, target);
-        await writeFileAtomic(join(options.outDir, basename), archive);
+        const { sha256, size } = await writeExecutableArchive(target.archive, { source: outfile, name: entry, mtime: options.sourceDateEpoch }, join(options.outDir, basename), pool);
         await rm(outfile);
-        const artifact = { basename, triple: target.triple, package: pkg.name, sha256: sha256Hex(archive), size: archive.length };
+        const artifact = { basename, triple: target.triple, package: pkg.name, sha256, size };
         artifacts.push(artifact);
         deps.log(`archive  ${basename}  ${artifact.sha256}  ${(artifact.size / 1048576).toFixed(1)} MiB`);
       }
     }
   } finally {
+    await pool.close();
     await rm(scratch, { recursive: true, force: true });
   }
   const installScripts = await writeInstallScripts(options.root, options.outDir, options.trustedKeys);
