@@ -4,9 +4,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { layoutWithLayer } from "../tests/support/big_layout.ts";
 import { startNginx } from "../tests/support/nginx.ts";
 import { writeLayout } from "../tests/support/hostile_layers.ts";
 import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
+import { startRegistry } from "../tests/support/registry.ts";
 import { writeSampleProject } from "./sample_tree.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -100,8 +102,37 @@ function benchUnpack(vox: string): Row[] {
 /** `bench/run.ts --only=<group>`: build vox and run that group alone, printing its rows (results files untouched). */
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
 
+/**
+ * A push of a 1 GiB layer of random bytes from an image layout to Debian's docker-registry on loopback, each run into a
+ * new repository so that every byte goes up: vox's registry client with the layout source `vox deploy build --push`
+ * uses (under Bun, as the compiled vox runs), against `skopeo copy` of the same layout. Peak RSS is the point.
+ */
+async function benchPushLayer(): Promise<Row[]> {
+  console.error("bench: writing a 1 GiB layer and starting docker-registry for the push");
+  const { dir } = layoutWithLayer(join(work, "push-layout"), 1 << 30);
+  const registry = await startRegistry();
+  const fresh = `${registry.host}/bench/push-$(date +%s%N)`;
+  try {
+    return measure([
+      { group: "push", name: "vox registry client: push of a 1 GiB layer from an OCI layout to docker-registry (Bun)", argv: [`${bun} ${join(root, "tests", "support", "push_layout.ts")} ${dir} ${fresh}:1`], runs: 3, shell: true },
+      // A fresh HOME each run: skopeo's blob-info cache would otherwise mount the layer from the last run's repository.
+      { group: "push", name: "skopeo copy of the same layout to docker-registry", argv: [`HOME=$(mktemp -d -p ${work}) skopeo copy --quiet --dest-tls-verify=false oci:${dir} docker://${fresh}:1`], runs: 3, shell: true },
+    ]);
+  } finally {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
+
+// `--only=push-layer`: that case alone, printed (results files untouched); it needs no vox build.
+if (process.argv.includes("--only=push-layer")) {
+  console.table(await benchPushLayer());
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 console.error("bench: building the host vox (release v0.1.0) and a hello-world with the same Bun");
 execFileSync(bun, ["main.ts", "ci", "release-build", "--version", "v0.1.0", "--package", "vox", "--no-smoke", "--out-dir", join(work, "dist")], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000" } });
@@ -132,7 +163,7 @@ const rows: Row[] = [
     RUNS.rounds,
   ),
   ...measure([
-    { group: "archive", name: "vox release archive (tar + fflate gzip + sha256, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
+    { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
     { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
   ]),
 ];
@@ -193,6 +224,9 @@ try {
 const unpackRows = benchUnpack(vox);
 rows.push(...unpackRows);
 
+const pushRows = await benchPushLayer();
+rows.push(...pushRows);
+
 const floor = rows[0]!.medianMs;
 const versionRatio = round(rows[1]!.medianMs / floor);
 const results = {
@@ -208,6 +242,8 @@ const results = {
     installOverPipeline: round(rows[9]!.medianMs / rows[10]!.medianMs),
     installPeakRssMiB: rows[9]!.peakRssMiB,
     upgradeOverPipeline: round(rows[11]!.medianMs / rows[12]!.medianMs),
+    pushLayerOverSkopeo: round(pushRows[0]!.medianMs / pushRows[1]!.medianMs),
+    pushLayerPeakRssMiB: pushRows[0]!.peakRssMiB,
     unpackOverUmoci: round(unpackRows[0]!.medianMs / unpackRows[1]!.medianMs),
     unpackPeakRssMiB: unpackRows[0]!.peakRssMiB,
   },

@@ -1,4 +1,8 @@
 import { relative } from "node:path";
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import { CHUNK_SIZE, compressionWorkers, DeflatePool } from "../archive/mod.ts";
 import { usageError, VoxError } from "../errors/mod.ts";
 import type { Env, Spawner } from "../io/mod.ts";
 import {
@@ -6,7 +10,6 @@ import {
   assembleImage,
   assembleIndex,
   type BaseImage,
-  buildLayer,
   EMPTY_CONFIG,
   formatPlatform,
   type Descriptor,
@@ -22,6 +25,7 @@ import {
   type Platform,
   type RuntimeConfig,
   sha256Digest,
+  writeLayer,
 } from "../oci/mod.ts";
 import { collectInputs, type InputFile, type InputSet, lockFromResolution, lockProblems, type Project, type ResolvedBase, type VoxLock, writeLock } from "../pm/mod.ts";
 import { imageAnnotations, type ImageFacts, gitFacts } from "./annotations.ts";
@@ -31,7 +35,7 @@ import { builderIdentity, slsaProvenance } from "./provenance.ts";
 import { cycloneDxSbom } from "./sbom.ts";
 
 /** The assembly format: bump it whenever the same inputs would give different image bytes. */
-export const ASSEMBLY_FORMAT = "vox.oci/1";
+export const ASSEMBLY_FORMAT = "vox.oci/2";
 
 export interface BuildOptions {
   /** Platforms to build, overriding Vox.toml's `platforms`. */
@@ -97,7 +101,7 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
   const platforms = selectPlatforms(deploy.platforms, options.platforms, project.manifestPath);
   // Before any work: an invalid platform manifest stops the build, so the Release tuple always names a valid one.
   const platform = await findPlatformManifest(project, { cwd: project.root });
-  const inputs = await collectInputs(project.root, deploy.copy ?? [], { keepContent: true });
+  const inputs = await collectInputs(project.root, deploy.copy ?? []);
   const { lock, updated } = await checkLock(project, inputs, options, seams);
   // The cache first: a cache someone else can write is refused before anything is written anywhere.
   const cache = await openLayout(seams.cacheDir, { create: true, private: true });
@@ -106,7 +110,7 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
   if (lock.base) await verifyLockedBase(lock.base, stores);
   const bases = await materializeBases(lock, platforms, stores);
   const created = rfc3339(options.sourceDateEpoch);
-  const layers = await buildInputLayers(inputs, options.sourceDateEpoch, output);
+  const layers = await buildInputLayers(inputs, options.sourceDateEpoch, { output, workers: compressionWorkers(seams.env.get("VOX_COMPRESSION_WORKERS")) });
   const facts = await projectFacts(project, seams.spawner, baseReference);
   const images = [];
   for (const platform of platforms) {
@@ -202,32 +206,67 @@ async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Ba
 }
 
 /**
- * Step 3: one layer per [[deploy.copy]] entry, each built once however many platforms use it, from the bytes that
- * were hashed against the lock: the files are not opened again, so nothing swapped in since can slip in.
+ * Step 3: one layer per [[deploy.copy]] entry, each built once however many platforms use it. Files stream from disk
+ * into the layer (never whole in memory) and must be the bytes hashed against the lock: `verifiedContent` fails the
+ * layer, and nothing is named in the layout, if one changed in between.
  */
-async function buildInputLayers(inputs: InputSet[], mtime: number, output: Layout): Promise<Map<InputSet, Layer>> {
+async function buildInputLayers(inputs: InputSet[], mtime: number, target: { output: Layout; workers: number }): Promise<Map<InputSet, Layer>> {
   const layers = new Map<InputSet, Layer>();
-  for (const input of inputs) {
-    const layer = await buildLayer(input.files.map(inputLayerEntry), { mtime });
-    await output.writeBlob(layer.blob, layer.descriptor.digest as Digest);
-    layers.set(input, layer);
+  const pool = new DeflatePool(target.workers);
+  try {
+    for (const input of inputs) layers.set(input, await writeLayer(input.files.map(inputLayerEntry), { mtime, pool, blobs: target.output }));
+  } finally {
+    await pool.close();
   }
   return layers;
 }
 
-/** A layer entry for an input file, its bytes those `collectInputs` hashed (with `keepContent`). */
+/** A layer entry for an input file: its bytes are read again when packed and must hash as `collectInputs` saw them. */
 export function inputLayerEntry(file: InputFile): LayerEntry {
   return {
     path: file.path,
     type: file.type,
     mode: file.mode,
     ...(file.linkTarget === undefined ? {} : { linkTarget: file.linkTarget }),
-    ...(file.type === "file" ? { read: async () => file.content ?? missingContent(file) } : {}),
+    ...(file.type === "file" ? { size: file.size, read: () => verifiedContent(file) } : {}),
   };
 }
 
-function missingContent(file: InputFile): never {
-  throw new VoxError("E_INTERNAL", `Cannot pack ${file.source}: its bytes were not kept when it was hashed`, { hint: "This is a bug in vox; please report it" });
+/** Never follow a link swapped in for a file since it was hashed, and never block on a FIFO. */
+const INPUT_OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * A file's bytes in 1 MiB pieces, hashed on the way; it must still be a regular file of the size and sha256 that
+ * were locked, else E_INPUT_CHANGED after the last piece (the layer being written is then discarded).
+ */
+async function* verifiedContent(file: InputFile): AsyncGenerator<Uint8Array> {
+  const handle = await open(file.source, INPUT_OPEN_FLAGS).catch((error: NodeJS.ErrnoException) => {
+    throw inputChanged(file, error.code === "ELOOP" ? "it is now a symbolic link" : `it cannot be opened (${error.code ?? error.message})`);
+  });
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw inputChanged(file, "it is no longer a regular file");
+    const hash = createHash("sha256");
+    const buffer = new Uint8Array(Math.min(CHUNK_SIZE, file.size + 1));
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0 || total + bytesRead > file.size) {
+        if (bytesRead !== 0) throw inputChanged(file, `it grew past the ${file.size} bytes hashed`);
+        break;
+      }
+      total += bytesRead;
+      hash.update(buffer.subarray(0, bytesRead));
+      yield buffer.subarray(0, bytesRead);
+    }
+    if (total !== file.size || hash.digest("hex") !== file.sha256) throw inputChanged(file, "its content differs from what was hashed");
+  } finally {
+    await handle.close();
+  }
+}
+
+function inputChanged(file: InputFile, why: string): VoxError {
+  return new VoxError("E_INPUT_CHANGED", `Cannot pack ${file.source} into the image: ${why} (it changed while vox was building)`, { hint: "Stop whatever is changing the files, then build again" });
 }
 
 function runtimeConfig(deploy: NonNullable<Project["manifest"]["deploy"]>): RuntimeConfig {

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { mapEnv, type Spawner } from "../io/mod.ts";
-import { buildLayer, openLayout, parseDocument } from "../oci/mod.ts";
+import { DeflatePool } from "../archive/mod.ts";
+import { openLayout, parseDocument, writeLayer } from "../oci/mod.ts";
 import { collectInputs, loadProject } from "../pm/mod.ts";
 import { type BuildSeams, buildImage, inputLayerEntry } from "./build.ts";
 
@@ -60,14 +62,30 @@ test("buildImage() with SOURCE_DATE_EPOCH changes the digest; without a lock, --
   assert.notEqual(later.indexDigest, at0.indexDigest);
 });
 
-test("inputLayerEntry() packs the bytes collectInputs() hashed: a source swapped for a FIFO afterwards is never opened", async (t) => {
+test("inputLayerEntry() reads the hashed file again and refuses, without blocking, one swapped for a FIFO, a link or other bytes", async (t) => {
   const { root } = await project(t, COPIES);
-  const [inputs] = await collectInputs(root, [{ from: "app", to: "/app" }], { keepContent: true });
-  const file = inputs!.files.find((f) => f.type === "file")!;
-  await unlink(file.source);
-  execFileSync("mkfifo", [file.source]);
-  const layer = await buildLayer(inputs!.files.map(inputLayerEntry), { mtime: 0 });
-  const tar = join(root, "layer.tar.gz");
-  await writeFile(tar, layer.blob);
-  assert.equal(execFileSync("tar", ["-xzOf", tar, "app/main.vox"], { encoding: "utf8" }), "fn main() {}\n");
+  const layout = await openLayout(join(root, "layout"), { create: true });
+  const pool = new DeflatePool(1);
+  t.after(() => pool.close());
+  const pack = async () => {
+    const [inputs] = await collectInputs(root, [{ from: "app", to: "/app" }]);
+    return { inputs: inputs!, source: inputs!.files.find((f) => f.type === "file")!.source };
+  };
+  const intact = await pack();
+  const layer = await writeLayer(intact.inputs.files.map(inputLayerEntry), { mtime: 0, pool, blobs: layout });
+  assert.equal(execFileSync("tar", ["-xzOf", layout.blobPath(layer.descriptor.digest), "app/main.vox"], { encoding: "utf8" }), "fn main() {}\n");
+  const swaps: Array<[string, (path: string) => Promise<void>, RegExp]> = [
+    ["fifo", async (path) => void execFileSync("mkfifo", [path]), /no longer a regular file/],
+    ["link", async (path) => symlink("/etc/hostname", path), /now a symbolic link/],
+    ["bytes", async (path) => writeFile(path, "fn main() {}\r"), /content differs from what was hashed/],
+  ];
+  for (const [label, swap, reason] of swaps) {
+    const { inputs, source } = await pack();
+    await unlink(source);
+    await swap(source);
+    await assert.rejects(writeLayer(inputs.files.map(inputLayerEntry), { mtime: 0, pool, blobs: layout }), (e: Error & { code?: string }) => e.code === "E_INPUT_CHANGED" && reason.test(e.message), label);
+    await unlink(source);
+    await writeFile(source, "fn main() {}\n");
+  }
+  assert.deepEqual(readdirSync(join(root, "layout", "blobs", "sha256")), [layer.descriptor.digest.slice("sha256:".length)], "a refused layer leaves no blob or temporary file");
 });

@@ -1,55 +1,85 @@
-import { gzipDeterministic, type TarEntry, tarBytes } from "../archive/mod.ts";
+import { createHash } from "node:crypto";
+import { type DeflatePool, gzipStream, HashedFile, TAR_END, tarHeader, tarPadding } from "../archive/mod.ts";
 import { VoxError } from "../errors/mod.ts";
-import { type Digest, sha256Digest } from "./digest.ts";
+import type { Digest } from "./digest.ts";
 import { MediaType } from "./media_types.ts";
 import type { Descriptor } from "./types.ts";
 
-/** One path in a layer; its bytes are read only when the layer is written. */
+/** One path in a layer; a file's bytes are streamed only when the layer is written. */
 export interface LayerEntry {
   /** Path inside the image, relative, `/`-separated (no leading slash, no `..`). */
   path: string;
   type: "file" | "directory" | "symlink";
   mode: number;
   linkTarget?: string;
-  read?: () => Promise<Uint8Array>;
+  /** A file's length, written in its header before its bytes: `read` must yield exactly this many. */
+  size?: number;
+  /** A file's bytes, in pieces of any size; may throw (a file that changed since it was hashed). */
+  read?: () => AsyncIterable<Uint8Array>;
 }
 
-/** A compressed layer: its blob, its descriptor and the digest of the uncompressed tar (the config's diff_id). */
+/** A compressed layer in a blob store: its descriptor and the digest of the uncompressed tar (the config's diff_id). */
 export interface Layer {
   descriptor: Descriptor;
   diffId: Digest;
-  blob: Uint8Array;
+}
+
+/** Where a layer is written: a temporary file beside the blobs, named by its digest once complete (`Layout`). */
+export interface BlobFileSink {
+  stagingPath(): string;
+  putBlobFile(path: string, digest: Digest): Promise<void>;
 }
 
 const DIRECTORY_MODE = 0o755;
 
 /**
- * Builds a reproducible gzip layer: every parent directory explicit, entries sorted by the bytes of their
- * path, uid/gid 0 with empty owner names, the mode bits given (callers normalise them), every mtime set to
- * `mtime` (SOURCE_DATE_EPOCH), PAX records for long names. Same entries and mtime, same digest, on any host.
+ * Writes a reproducible gzip layer into `blobs`: every parent directory explicit, entries sorted by the bytes of their
+ * path, uid/gid 0 with empty owner names, the mode bits given (callers normalise them), every mtime set to `mtime`
+ * (SOURCE_DATE_EPOCH), PAX records for long names. Each file streams from `read` through the tar writer, parallel
+ * deflate (`pool`) and sha256 into a file beside the blobs, so memory does not grow with file or layer size. Same
+ * entries and mtime, same digest, on any host and with any number of workers.
  *
  * @example
  * ```ts
- * const layer = await buildLayer([{ path: "app/hello", type: "file", mode: 0o755, read: async () => bytes }], { mtime: 0 });
+ * const layer = await writeLayer([{ path: "app/hello", type: "file", mode: 0o755, size: 5, read: async function* () { yield bytes; } }], { mtime: 0, pool, blobs: layout });
  * layer.descriptor.mediaType; // "application/vnd.oci.image.layer.v1.tar+gzip"
  * ```
  */
-export async function buildLayer(entries: readonly LayerEntry[], options: { mtime: number }): Promise<Layer> {
-  const tarEntries: TarEntry[] = [];
-  for (const entry of withParents(entries)) {
-    tarEntries.push({
-      name: entry.path,
-      type: entry.type,
-      mode: entry.mode,
-      mtime: options.mtime,
-      ...(entry.type === "file" ? { data: entry.read ? await entry.read() : new Uint8Array() } : {}),
-      ...(entry.type === "symlink" ? { linkname: entry.linkTarget ?? "" } : {}),
-    });
+export async function writeLayer(entries: readonly LayerEntry[], options: { mtime: number; pool: DeflatePool; blobs: BlobFileSink }): Promise<Layer> {
+  const sorted = withParents(entries);
+  const output = await HashedFile.create(options.blobs.stagingPath(), 0o444);
+  try {
+    const gzip = await gzipStream(options.pool, (bytes) => output.write(bytes));
+    const diffId = createHash("sha256");
+    const tar = (bytes: Uint8Array) => {
+      diffId.update(bytes);
+      return gzip.write(bytes);
+    };
+    for (const entry of sorted) {
+      const size = entry.type === "file" ? (entry.size ?? 0) : 0;
+      await tar(tarHeader({ name: entry.path, type: entry.type, mode: entry.mode, mtime: options.mtime, size, ...(entry.type === "symlink" ? { linkname: entry.linkTarget ?? "" } : {}) }));
+      if (entry.type !== "file") continue;
+      let written = 0;
+      for await (const piece of entry.read?.() ?? []) {
+        written += piece.length;
+        if (written > size) break;
+        await tar(piece);
+      }
+      if (written !== size) {
+        throw new VoxError("E_INPUT_CHANGED", `Cannot build layer: '/${entry.path}' was ${size} bytes when hashed but ${written > size ? "grew" : `${written} bytes`} when packed`, { hint: "Stop whatever is changing the files, then build again" });
+      }
+      await tar(tarPadding(size));
+    }
+    await tar(TAR_END);
+    await gzip.end();
+    const { sha256, size } = await output.finish();
+    const digest: Digest = `sha256:${sha256}`;
+    await options.blobs.putBlobFile(output.path, digest);
+    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest, size }, diffId: `sha256:${diffId.digest("hex")}` };
+  } catch (error) {
+    await output.abort();
+    throw error;
   }
-  const tar = tarBytes(tarEntries);
-  const blob = gzipDeterministic(tar);
-  const digest = sha256Digest(blob);
-  return { descriptor: { mediaType: MediaType.ociLayerGzip, digest, size: blob.length }, diffId: sha256Digest(tar), blob };
 }
 
 /** Adds the missing parent directories, refuses contradictions (a path both a file and a directory), sorts. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { link, lstat, mkdir, open, readdir, readFile, rm, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import { acquireFileLock, writeFileAtomic } from "../io/mod.ts";
@@ -148,6 +148,21 @@ export class Layout implements BlobSource {
     if (!(await this.hasBlob(digest))) await rm(path, { recursive: true, force: true });
     await writeFileAtomic(path, bytes, { mode: 0o444 });
     return digest;
+  }
+
+  /** A fresh temporary name among the blobs, for a blob whose digest is known only once it is written. */
+  stagingPath(): string {
+    return besideTarget(join(this.dir, "blobs", "sha256", "staging"));
+  }
+
+  /**
+   * Names a complete file written at `stagingPath()` (hashed by its writer on the way) as the blob `digest`, as
+   * `writeBlob` would: an intact blob already there is kept and the file removed; anything else there is replaced.
+   */
+  async putBlobFile(path: string, digest: Digest): Promise<void> {
+    if (await this.hasIntactBlob(digest)) return unlink(path);
+    if (!(await this.hasBlob(digest))) await rm(this.blobPath(digest), { recursive: true, force: true });
+    await rename(path, this.blobPath(digest));
   }
 
   /** This layout's own index.json. */

@@ -22,6 +22,6 @@ export {
   samePlatform,
 } from "./types.ts";
 export { assembleImage, assembleIndex, type BaseImage, type Document, type ImageSpec, type RuntimeConfig } from "./assemble.ts";
-export { buildLayer, type Layer, type LayerEntry } from "./layer.ts";
+export { type BlobFileSink, type Layer, type LayerEntry, writeLayer } from "./layer.ts";
 export { type BlobSource, checkScopeName, IndexFile, Layout, openLayout, REF_NAME, SCOPE_NAME } from "./layout.ts";
 export { artifactManifest, EMPTY_CONFIG } from "./artifact.ts";
