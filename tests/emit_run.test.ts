@@ -15,24 +15,15 @@ import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
 import { emitDescriptors, type EmitTarget } from "../emit/mod.ts";
 import { type PlatformManifest, validatePlatformManifest } from "../platform/mod.ts";
-import { pushBusyboxBase } from "./support/base_image.ts";
 import { tempDir } from "./support/helpers.ts";
 import { freePort } from "./support/nginx.ts";
-import { buildWebImage, loadWithSkopeo, type RunningPodman, startPodman, type WebImage } from "./support/podman.ts";
-import { startRegistry } from "./support/registry.ts";
+import { loadWithSkopeo, podmanWithWebImage, type RunningPodman, type WebImage } from "./support/podman.ts";
 
 let podman: RunningPodman;
 let web: WebImage;
 
 before(async () => {
-  const registry = await startRegistry();
-  try {
-    pushBusyboxBase(registry.host);
-    web = await buildWebImage(registry.host);
-  } finally {
-    await registry.stop();
-  }
-  podman = await startPodman();
+  ({ podman, web } = await podmanWithWebImage());
   loadWithSkopeo(podman, web);
 });
 

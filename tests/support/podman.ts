@@ -4,7 +4,9 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pushBusyboxBase } from "./base_image.ts";
 import { bun, repoRoot, runAsync, tempDir } from "./helpers.ts";
+import { startRegistry } from "./registry.ts";
 
 export interface RunningPodman {
   /** The API socket's path. */
@@ -163,7 +165,8 @@ env = { PATH = "/app/bin:/bin" }
 from = "app"
 to = "/app"
 `,
-    "app/bin/serve": '#!/bin/sh\nexec /bin/busybox httpd -f -p "${1:-8080}" -h /app/www\n',
+    // httpd as PID 1 ignores SIGTERM, and every stop would wait out the engine's 10 s grace period.
+    "app/bin/serve": '#!/bin/sh\n/bin/busybox httpd -f -p "${1:-8080}" -h /app/www &\ntrap "kill $!; exit 0" TERM INT\nwait\n',
     "app/bin/wget": '#!/bin/sh\nexec /bin/busybox wget "$@"\n',
     "app/bin/curl": '#!/bin/sh\n# Only what podman kube play runs: curl -f URL.\nfor arg; do url=$arg; done\nexec /bin/busybox wget -q -O /dev/null "$url"\n',
     "app/www/index.html": "hello from webtest\n",
@@ -188,4 +191,17 @@ to = "/app"
  */
 export function loadWithSkopeo(podman: RunningPodman, web: WebImage): void {
   execFileSync("skopeo", ["copy", "--quiet", `oci:${join(web.project, ".vox", "oci")}:0.1.0`, `containers-storage:${web.image}`], { env: { ...process.env, ...podman.env }, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** What an engine test file starts with: webtest built (its registry stopped again) and one podman service. */
+export async function podmanWithWebImage(): Promise<{ podman: RunningPodman; web: WebImage }> {
+  const registry = await startRegistry();
+  let web: WebImage;
+  try {
+    pushBusyboxBase(registry.host);
+    web = await buildWebImage(registry.host);
+  } finally {
+    await registry.stop();
+  }
+  return { podman: await startPodman(), web };
 }
