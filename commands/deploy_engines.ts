@@ -1,13 +1,12 @@
 // `vox deploy up|down`: option resolution and reporting for running descriptors on the host's engine;
 // detection, image loading and the engines' commands are in engines/.
 
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
-import { loadPlatformManifest } from "../deploy/platform_file.ts";
-import { isPinnedImage } from "../emit/mod.ts";
 import { type Deployment, deployDown, deployUp, type Engine, type EngineDeps, UP_TARGETS, type UpTarget } from "../engines/mod.ts";
-import { usageError, VoxError } from "../errors/mod.ts";
-import { loadProject, type Project, STATE_DIR } from "../pm/mod.ts";
+import { usageError } from "../errors/mod.ts";
+import { type Project, STATE_DIR } from "../pm/mod.ts";
+import { releaseInput } from "./_release_input.ts";
 
 export const deployUpCommand: Handler = async (args, context) => {
   const { target, deployment } = await resolveDeployment(args, context);
@@ -30,17 +29,7 @@ async function resolveDeployment(args: ParsedArgs, context: CommandContext): Pro
   if (!target || !(UP_TARGETS as readonly string[]).includes(target)) {
     throw usageError("E_USAGE", `Cannot run --target ${target ?? "(none)"}: not an engine target`, `Use --target ${UP_TARGETS.join("|")}`);
   }
-  const image = args.string("image");
-  if (!image || !isPinnedImage(image)) {
-    throw usageError("E_USAGE", `Cannot run --image ${image ?? "(none)"}: descriptors pin the image by digest`, "Pass --image <repo>@sha256:<64 hex> (vox deploy build prints the digest; a local build is localhost/<package>@<digest>)");
-  }
-  const named = args.string("manifest");
-  const project = await loadProject(resolve(context.cwd, args.string("project") ?? ".")).catch((error: unknown) => {
-    // A manifest named on the command line runs without a project (and so without its layout).
-    if (named !== undefined && error instanceof VoxError && error.code === "E_NO_PROJECT") return undefined;
-    throw error;
-  });
-  const { manifest } = await loadPlatformManifest(project, { cwd: context.cwd, ...(named === undefined ? {} : { manifest: named }) });
+  const { image, manifest, project } = await releaseInput(args, context);
   return { target: target as UpTarget, deployment: { image, manifest, layouts: layoutsOf(project) } };
 }
 

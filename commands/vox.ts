@@ -10,8 +10,9 @@ const project = { type: "string", valueName: "<dir>", description: "Start the up
 /** `vox deploy up|down`. */
 const engineOptions = {
   target: { type: "string", valueName: "<compose|kubernetes|podman>", description: "What to run: the Compose file, the Kubernetes objects, or the podman run command line" },
-  image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "The image, pinned by digest (a local build is localhost/<package>@<digest>)" },
-  manifest: { type: "string", valueName: "<file>", description: "The platform manifest", defaultText: "the project's ([deploy] manifest, else vox.platform.toml)" },
+  release: { type: "string", valueName: "<seq|latest>", description: "The Release to run", defaultText: "latest" },
+  image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "Run this pinned image and the manifest instead of a Release (a local build is localhost/<package>@<digest>)" },
+  manifest: { type: "string", valueName: "<file>", description: "With --image: the platform manifest", defaultText: "the project's ([deploy] manifest, else vox.platform.toml)" },
   project,
   json,
 } as const;
