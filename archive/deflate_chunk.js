@@ -1,29 +1,61 @@
 // One chunk of the chunked deflate format (see parallel_deflate.ts), the same function on the main thread and in
 // worker threads, so where a chunk is compressed never changes its bytes. Plain JavaScript for the reason
 // crc32.js gives. Types: deflate_chunk.d.ts.
-import { Deflate } from "fflate";
+//
+// fflate 0.8.3 (pinned) has two streaming-deflate defects this works around, both found by GNU gzip rejecting layers:
+// flush(true) writes its empty stored block at the wrong bit offset (101arrowz/fflate#267), and a stream's first
+// push may refer back into the zero-filled window before any input (#260). So: a stream of one chunk is fflate's
+// one-shot deflateSync; otherwise the first chunk starts with its first 32 KiB stored, every streamed chunk is primed
+// with a full 32 KiB of real input, and the sync flush is written here.
+import { Deflate, deflateSync } from "fflate";
 import { crc32 } from "./crc32.js";
 
+/** The deflate window: every chunk after the first is primed with this much of the input before it. */
+export const WINDOW = 1 << 15;
 /** fflate's streaming deflate is fed this much per push: fixed, because the pushes shape the blocks it emits. */
 const PUSH = 1 << 16;
 
 export function deflateChunk(job) {
+  const { data, dictionary, final, level } = job;
+  const crc = crc32(data);
+  if (final && dictionary.length === 0) return { deflated: deflateSync(data, { level }), crc };
+  if (dictionary.length !== 0 && dictionary.length !== WINDOW) throw new Error(`a chunk's dictionary must be empty or ${WINDOW} bytes, not ${dictionary.length}`);
   const parts = [];
+  const first = dictionary.length === 0;
+  if (first) parts.push(storedBlock(data.subarray(0, WINDOW)));
+  const body = first ? data.subarray(WINDOW) : data;
+  const deflate = new Deflate({ level, dictionary: first ? data.subarray(0, WINDOW) : dictionary }, (part) => parts.push(part));
+  for (let at = 0; at < body.length; at += PUSH) deflate.push(body.subarray(at, at + PUSH), final && at + PUSH >= body.length);
+  if (body.length === 0) deflate.push(body, final);
+  if (!final) parts.push(syncFlush(deflate));
   let length = 0;
-  const deflate = new Deflate({ level: job.level, ...(job.dictionary.length > 0 ? { dictionary: job.dictionary } : {}) }, (part) => {
-    parts.push(part);
-    length += part.length;
-  });
-  const data = job.data;
-  if (data.length === 0) deflate.push(data, job.final);
-  for (let at = 0; at < data.length; at += PUSH) deflate.push(data.subarray(at, at + PUSH), job.final && at + PUSH >= data.length);
-  // A sync flush ends the chunk on a byte boundary with an empty stored block, so the next chunk's blocks follow it.
-  if (!job.final) deflate.flush(true);
+  for (const part of parts) length += part.length;
   const deflated = new Uint8Array(length);
   let offset = 0;
   for (const part of parts) {
     deflated.set(part, offset);
     offset += part.length;
   }
-  return { deflated, crc: crc32(data) };
+  return { deflated, crc };
+}
+
+/** A non-final stored block holding `bytes` (at most 65535), starting and ending on a byte boundary. */
+function storedBlock(bytes) {
+  const block = new Uint8Array(5 + bytes.length);
+  block.set([0, bytes.length & 0xff, bytes.length >> 8, ~bytes.length & 0xff, (~bytes.length >> 8) & 0xff]);
+  block.set(bytes, 5);
+  return block;
+}
+
+/**
+ * Ends a streamed chunk as zlib's Z_SYNC_FLUSH does: the pending bits, an empty non-final stored block, byte-aligned.
+ * fflate keeps the bits not yet emitted in its state: `s.r` is the bit offset in the low 3 bits, the partial byte above.
+ */
+function syncFlush(deflate) {
+  deflate.flush(false);
+  const pending = deflate.s.r;
+  const offset = pending & 7;
+  const partial = pending >> 3;
+  // The 3 header bits (all zero) fit in the partial byte unless they start at bit 6 or 7.
+  return new Uint8Array(offset > 5 ? [partial, 0, 0, 0, 0xff, 0xff] : [partial, 0, 0, 0xff, 0xff]);
 }

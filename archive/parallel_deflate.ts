@@ -5,12 +5,11 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { usageError, VoxError } from "../errors/mod.ts";
 import { crc32Combine } from "./crc32.js";
-import { type ChunkJob, deflateChunk } from "./deflate_chunk.js";
+import { type ChunkJob, deflateChunk, WINDOW } from "./deflate_chunk.js";
 import { concat } from "./tar_writer.ts";
 
 /** The chunk size: part of the format (changing it changes every layer and archive, and the assembly format). */
 export const CHUNK_SIZE = 1 << 20;
-const DICTIONARY = 1 << 15;
 /** Chunks queued or in flight per worker: enough to keep each busy while the reader refills, bounded for memory. */
 const DEPTH_PER_WORKER = 2;
 /** Past this many workers, two cores' worth of hashing and writing on the main thread is the limit, not deflate. */
@@ -172,7 +171,7 @@ export class DeflateStream {
     const data = this.#buffer.subarray(0, this.#filled);
     const length = data.length;
     const job: ChunkJob = { data, dictionary: this.#dictionary, final, level: this.options.level };
-    this.#dictionary = data.slice(Math.max(0, data.length - DICTIONARY));
+    this.#dictionary = data.slice(Math.max(0, data.length - WINDOW));
     this.#buffer = new Uint8Array(CHUNK_SIZE);
     this.#filled = 0;
     // A stream of one chunk (most small layers) is compressed here: starting a worker would cost more than it saves.
@@ -236,7 +235,7 @@ export function gzipDeterministic(data: Uint8Array): Uint8Array {
   let crc = 0;
   for (let at = 0; at === 0 || at < data.length; at += CHUNK_SIZE) {
     const final = at + CHUNK_SIZE >= data.length;
-    const chunk = deflateChunk({ data: data.subarray(at, at + CHUNK_SIZE), dictionary: data.subarray(Math.max(0, at - DICTIONARY), at), final, level: 6 });
+    const chunk = deflateChunk({ data: data.subarray(at, at + CHUNK_SIZE), dictionary: data.subarray(Math.max(0, at - WINDOW), at), final, level: 6 });
     crc = crc32Combine(crc, chunk.crc, Math.min(CHUNK_SIZE, data.length - at));
     parts.push(chunk.deflated);
   }

@@ -176,7 +176,9 @@ function lockedInput(input: InputSet): LockedInput {
 export function lockProblems(manifest: VoxManifest, lock: VoxLock | undefined, inputs: readonly InputSet[], options: { assembly: string }): string[] {
   if (!lock) return [`${LOCK_FILE} does not exist`];
   const problems: string[] = [];
-  if (lock.assembly !== options.assembly) problems.push(`assembly format ${lock.assembly} differs from ${options.assembly}`);
+  if (lock.assembly !== options.assembly) {
+    problems.push(`assembly format ${lock.assembly} differs from ${options.assembly} (this vox writes other image bytes from the same inputs, so the lock no longer names what is built)`);
+  }
   problems.push(...baseProblems(manifest, lock.base));
   problems.push(...inputProblems(inputs, lock.inputs));
   return problems;
