@@ -3,11 +3,12 @@
 // front of the registry cuts them), and ten processes adding referrers of one image through the fallback tag at once.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { canonicalJson, type Descriptor, type Digest, MediaType, sha256Digest } from "../oci/mod.ts";
 import { type BlobSource, createRegistryClient, type RegistryEvent, referrersTag } from "../oci/remote/mod.ts";
+import { layoutWithLayer } from "./support/big_layout.ts";
 import { bun, repoRoot, runAsync, tempDir } from "./support/helpers.ts";
 import { forward, type ScriptedServer, startScriptedServer } from "./support/hostile_registry.ts";
 import { type RunningRegistry, startRegistry } from "./support/registry.ts";
@@ -50,29 +51,10 @@ function storedBlob(digest: string): string {
   return join(registry.storage, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
 }
 
-/** An image layout holding one manifest over one random layer of `size` bytes, written by head and sha256sum. */
-function layoutWithLayer(size: number): { dir: string; layer: Descriptor } {
-  const dir = join(tempDir("big-layout"), "oci");
-  mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });
-  const data = join(dir, "layer.tmp");
-  execFileSync("sh", ["-c", `head -c ${size} /dev/urandom > '${data}'`]);
-  const hex = execFileSync("sha256sum", [data], { encoding: "utf8" }).split(" ")[0]!;
-  renameSync(data, join(dir, "blobs", "sha256", hex));
-  const put = (bytes: Uint8Array) => (writeFileSync(join(dir, "blobs", "sha256", sha256Digest(bytes).slice(7)), bytes), sha256Digest(bytes));
-  const layer: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: `sha256:${hex}`, size };
-  const configBytes = canonicalJson({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [layer.digest] } });
-  const config: Descriptor = { mediaType: MediaType.ociConfig, digest: put(configBytes), size: configBytes.byteLength };
-  const manifest = canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] });
-  put(manifest);
-  writeFileSync(join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, "index.json"), canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: MediaType.ociManifest, digest: sha256Digest(manifest), size: manifest.byteLength }] }));
-  return { dir, layer };
-}
-
 test(
   "a 512 MiB layer is pushed from its file: the pushing process peaks well below the layer's size, and the registry holds it",
   withLogs(async () => {
-    const { dir, layer } = layoutWithLayer(512 << 20);
+    const { dir, layer } = layoutWithLayer(join(tempDir("big-layout"), "oci"), 512 << 20);
     const pushed = await runAsync("/usr/bin/time", ["-f", "peak-rss-kib %M", bun, join(repoRoot, "tests", "support", "push_layout.ts"), dir, `${registry.host}/vox/big:1`]);
     assert.equal(pushed.status, 0, pushed.stderr);
     const peakMiB = Number(/peak-rss-kib (\d+)/.exec(pushed.stderr)![1]) / 1024;
