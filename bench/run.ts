@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { layoutWithLayer } from "../tests/support/big_layout.ts";
 import { startNginx } from "../tests/support/nginx.ts";
+import { writeLayout } from "../tests/support/hostile_layers.ts";
 import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
 import { startRegistry } from "../tests/support/registry.ts";
 import { writeSampleProject } from "./sample_tree.ts";
@@ -69,6 +70,39 @@ function round(value: number): number {
 }
 
 /**
+ * `vox oci unpack` against `umoci unpack` of the same ~200 MB, four-layer image (written by Python's tarfile: 20 000
+ * small files, a few large ones, whiteouts and links; pseudo-random bytes, so gzip cannot shrink them), each into a
+ * fresh bundle, as root (owners kept, as umoci does).
+ */
+function benchUnpack(vox: string): Row[] {
+  console.error("bench: writing the ~200 MB four-layer image for unpack");
+  const layout = join(work, "unpack-image");
+  const small = (layer: number) => Array.from({ length: 5000 }, (_, i) => ({ name: `srv/l${layer}/d${i % 50}/f${i}`, size: 4096 + (i % 7) * 512 }));
+  writeLayout(layout, "1", {
+    config: { Cmd: ["/bin/sh"] },
+    layers: [
+      { entries: [...small(0), { name: "opt/big0", size: 48 << 20 }, { name: "usr/lib64", type: "symlink", linkname: "lib" }] },
+      { entries: [...small(1), { name: "opt/big1", size: 48 << 20 }, { name: "opt/big1-link", type: "hardlink", linkname: "opt/big1" }] },
+      { entries: [...small(2), { name: "opt/.wh.big0", text: "" }, { name: "opt/big2", size: 48 << 20 }] },
+      { entries: [...small(3), { name: "srv/l0/.wh..wh..opq", text: "" }, { name: "opt/big3", size: 24 << 20 }] },
+    ],
+  });
+  const bundle = join(work, "unpack-bundle");
+  const rows = measure(
+    [
+      { group: "unpack", name: "vox oci unpack (verify + policy + apply 4 layers, ~200 MB)", argv: [vox, "oci", "unpack", `oci:${layout}:1`, bundle], runs: RUNS.archive, prepare: `rm -rf ${bundle}` },
+      { group: "unpack", name: "umoci unpack of the same layout", argv: ["umoci", "unpack", "--image", `${layout}:1`, bundle], runs: RUNS.archive, prepare: `rm -rf ${bundle}` },
+    ],
+    2,
+  );
+  rmSync(bundle, { recursive: true, force: true });
+  return rows;
+}
+
+/** `bench/run.ts --only=<group>`: build vox and run that group alone, printing its rows (results files untouched). */
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
+
+/**
  * A push of a 1 GiB layer of random bytes from an image layout to Debian's docker-registry on loopback, each run into a
  * new repository so that every byte goes up: vox's registry client with the layout source `vox deploy build --push`
  * uses (under Bun, as the compiled vox runs), against `skopeo copy` of the same layout. Peak RSS is the point.
@@ -110,6 +144,14 @@ writeFileSync(join(work, "hello.ts"), 'console.log("hello");\n');
 execFileSync(bun, ["build", "--compile", "--minify", "--outfile", join(work, "hello"), join(work, "hello.ts")], { stdio: "ignore" });
 const bunVersion = execFileSync(bun, ["--version"], { encoding: "utf8" }).trim();
 
+if (only === "unpack") {
+  const rows = benchUnpack(vox);
+  console.log(rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB} | ${r.runs} |`).join("\n"));
+  console.log(`vox / umoci = ${round(rows[0]!.medianMs / rows[1]!.medianMs)}x`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const rows: Row[] = [
   ...measure(
     [
@@ -122,7 +164,7 @@ const rows: Row[] = [
     RUNS.rounds,
   ),
   ...measure([
-    { group: "archive", name: "vox release archive (tar + fflate gzip + sha256, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
+    { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
     { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
   ]),
 ];
@@ -180,6 +222,9 @@ try {
   await nginx.stop();
 }
 
+const unpackRows = benchUnpack(vox);
+rows.push(...unpackRows);
+
 const pushRows = await benchPushLayer();
 rows.push(...pushRows);
 
@@ -200,6 +245,8 @@ const results = {
     upgradeOverPipeline: round(rows[11]!.medianMs / rows[12]!.medianMs),
     pushLayerOverSkopeo: round(pushRows[0]!.medianMs / pushRows[1]!.medianMs),
     pushLayerPeakRssMiB: pushRows[0]!.peakRssMiB,
+    unpackOverUmoci: round(unpackRows[0]!.medianMs / unpackRows[1]!.medianMs),
+    unpackPeakRssMiB: unpackRows[0]!.peakRssMiB,
   },
 };
 // Paths are written relative to the checkout: results describe the code, not this machine's directories.
@@ -210,7 +257,7 @@ const table = [
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x; oci unpack / umoci unpack = ${results.derived.unpackOverUmoci}x at ${results.derived.unpackPeakRssMiB} MiB (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
 writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);
