@@ -20,6 +20,8 @@ const insecure = { type: "boolean", description: "Talk plain HTTP to the registr
 const trustedKey = { type: "string", multiple: true, valueName: "<file>", description: "Also trust this minisign public key file to sign releases" } as const;
 const ociScope = { type: "string", valueName: "<name>", description: "Only this cache scope", defaultText: "all scopes (verify: the repository)" } as const;
 const ociAudit = { type: "string", valueName: "<file>", description: "Append audit events (JSON lines) to this file", defaultText: "VOX_AUDIT_LOG" } as const;
+/** `vox deploy run|logs|stop|rm`. */
+const runName = { type: "string", valueName: "<name>", description: "The workload", defaultText: "the manifest's name (run), else the only workload on this host" } as const;
 const mirrorKey = { type: "string", multiple: true, valueName: "<file>", description: "Trust this minisign public key to sign a mirror's index.json (listing and freshness only, never releases)", defaultText: "VOX_MIRROR_KEY" } as const;
 
 /** The vox command tree: data, with handlers imported only when their command runs. */
@@ -233,6 +235,53 @@ export const voxCommand: CommandSpec = {
           details: "Exit codes: 0 down (also when nothing was up); 1 failure; 2 usage.",
           load: () => import("./deploy_engines.ts").then((m) => m.deployDownCommand),
         },
+        {
+          name: "run",
+          summary: "Run a Release on this host with runc: verified pull, policy unpack, CNI network, health checks, and a rollout that keeps the old instance until the new one is healthy",
+          options: {
+            release: { type: "string", valueName: "<seq|latest>", description: "The Release to run, from the project's log", defaultText: "latest" },
+            image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "Run the Release this image and --manifest-hash name, reading the manifest from the registry (pushed with vox deploy release --push)" },
+            "manifest-hash": { type: "string", valueName: "sha256:<hex>", description: "With --image: the Release's manifest content hash" },
+            name: runName,
+            "publish-address": { type: "string", valueName: "<ip>", description: "Host address the public ports are published on", defaultText: "the workload's, else 127.0.0.1" },
+            publish: { type: "string", multiple: true, valueName: "<port>:<host port>", description: "Publish a public container port on this host port", defaultText: "the workload's, else the same number" },
+            policy: { type: "string", valueName: "<file>", description: "Unpack policy (TOML), as vox oci unpack", defaultText: "the safe defaults" },
+            audit: ociAudit,
+            project,
+            insecure: { type: "boolean", description: "Talk plain HTTP to the image's registry" },
+            json,
+          },
+          details: [
+            "Runs as root: runc (Debian's), the CNI plugins in /usr/lib/cni (VOX_CNI_PATH), iptables and ip. State: VOX_STATE_DIR/run; secrets: VOX_SECRETS_DIR/<bundle>/; volumes: VOX_DATA_DIR/volumes/<app>/<name>.",
+            "Acts only on digests. Returns once the instance is healthy; otherwise exits 1 with the check's last result and the instance's output, and the old instance keeps serving.",
+            "Exit codes: 0 healthy (or already running this release); 1 failure; 2 usage.",
+          ].join("\n"),
+          load: () => import("./deploy_run.ts").then((m) => m.deployRunCommand),
+        },
+        {
+          name: "ps",
+          summary: "List the workloads vox runs on this host: instance, release, state, address, published ports, out-of-memory kills",
+          options: { json },
+          load: () => import("./deploy_run.ts").then((m) => m.deployPsCommand),
+        },
+        {
+          name: "logs",
+          summary: "Print a workload's output (stdout and stderr of its instance)",
+          options: { name: runName, follow: { type: "boolean", short: "f", description: "Keep printing new output, across rollouts, until the workload is removed" } },
+          load: () => import("./deploy_run.ts").then((m) => m.deployLogsCommand),
+        },
+        {
+          name: "stop",
+          summary: "Stop a workload's instance (ports, process, network); its bundle and volumes are kept",
+          options: { name: runName, audit: ociAudit, json },
+          load: () => import("./deploy_run.ts").then((m) => m.deployStopCommand),
+        },
+        {
+          name: "rm",
+          summary: "Remove a workload: its instance, bundle and ephemeral volumes (the image cache and persistent volumes stay)",
+          options: { name: runName, audit: ociAudit, json },
+          load: () => import("./deploy_run.ts").then((m) => m.deployRmCommand),
+        },
       ],
     },
     {
@@ -277,6 +326,27 @@ export const voxCommand: CommandSpec = {
           load: () => import("./oci.ts").then((m) => m.ociUnpackCommand),
         },
         {
+          name: "materialize",
+          summary: "Pull (verified), unpack under the policy and write the image as an ext4 disk: the same bytes on every host",
+          positionals: [{ name: "source", required: true }],
+          options: {
+            format: { type: "string", valueName: "<ext4>", description: "Disk format", defaultText: "ext4" },
+            output: { type: "string", valueName: "<file>", description: "The disk image to write (made beside, then renamed)" },
+            size: { type: "string", valueName: "<auto|bytes>", description: "Size of the file system: fitted to the tree, or a multiple of 4096", defaultText: "auto" },
+            platform: { type: "string", valueName: "<os/arch[/variant]>", description: "Platform to take from an index", defaultText: "this machine's" },
+            policy: { type: "string", valueName: "<file>", description: "Unpack policy (TOML), as for vox oci unpack", defaultText: "the safe defaults" },
+            scope: { type: "string", valueName: "<name>", description: "Cache scope of a registry pull", defaultText: "the repository" },
+            audit: ociAudit,
+            insecure: { type: "boolean", description: "Talk plain HTTP to the reference's registry" },
+            json,
+          },
+          details: [
+            "Needs e2fsprogs (mke2fs, debugfs, e2fsck). UUID and directory-hash seed come from the image digest, every time from its created date.",
+            "Exit codes: 0 written; 1 refused (policy, integrity), or the tree did not fit --size; 2 usage or a bad policy file.",
+          ].join("\n"),
+          load: () => import("./microvm.ts").then((m) => m.ociMaterializeCommand),
+        },
+        {
           name: "verify",
           summary: "Re-check a layout or a cached image end to end (documents, sizes, digests, diff_ids) without unpacking",
           positionals: [{ name: "source", required: true }],
@@ -296,6 +366,34 @@ export const voxCommand: CommandSpec = {
               load: () => import("./oci.ts").then((m) => m.ociCacheGcCommand),
             },
           ],
+        },
+      ],
+    },
+    {
+      name: "microvm",
+      summary: "Boot an image as a microVM (qemu's microvm machine, the Firecracker-like device model) on this host",
+      subcommands: [
+        {
+          name: "run",
+          summary: "Materialize the image as an ext4 disk (cached), boot it with vox's initramfs, print the entrypoint's output, exit with its status",
+          positionals: [{ name: "source", required: true }],
+          options: {
+            manifest: { type: "string", valueName: "<file>", description: "Platform manifest: process overrides, vCPUs and memory", defaultText: "the project's, else 1 vCPU and 256 MiB" },
+            project,
+            platform: { type: "string", valueName: "<os/arch[/variant]>", description: "Platform to take from an index", defaultText: "this machine's" },
+            policy: { type: "string", valueName: "<file>", description: "Unpack policy (TOML), as for vox oci unpack", defaultText: "the safe defaults" },
+            scope: { type: "string", valueName: "<name>", description: "Cache scope of a registry pull", defaultText: "the repository" },
+            "boot-timeout": { type: "string", valueName: "<seconds>", description: "Kill the VM if the guest has not reached the entrypoint by then", defaultText: "120" },
+            audit: ociAudit,
+            insecure: { type: "boolean", description: "Talk plain HTTP to the reference's registry" },
+            json: { type: "boolean", description: "Print the run's summary as one JSON object on stderr (stdout is the entrypoint's)" },
+          },
+          details: [
+            "Environment: VOX_MICROVM_KERNEL (required: a vmlinux or bzImage), VOX_MICROVM_MODULES (default: lib/modules/<release> beside its boot/),",
+            "VOX_MICROVM_BUSYBOX (a static busybox for the initramfs, default /bin/busybox), VOX_MICROVM_ACCEL (tcg, the default, or kvm).",
+            "Exit codes: the entrypoint's status; 125 the VM failed (no status from the guest, qemu missing, boot timeout); 1 other failures; 2 usage.",
+          ].join("\n"),
+          load: () => import("./microvm.ts").then((m) => m.microvmRunCommand),
         },
       ],
     },
