@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from "node:path";
 import { test } from "node:test";
 import { bun, repoRoot, runVoxSource, tempDir } from "./support/helpers.ts";
-import { HOSTILE_CASES, type ImageSpec, snapshot, writeLayout } from "./support/hostile_layers.ts";
+import { HOSTILE_CASES, type ImageSpec, snapshot, stageCase, writeLayout } from "./support/hostile_layers.ts";
 
 const work = tempDir("unpack");
 const KEEP_SETUID = join(work, "keep-setuid.toml");
@@ -166,17 +166,9 @@ for (const [index, hostile] of HOSTILE_CASES.entries()) {
   const refused = "refused" in hostile.expect;
   test(`hostile layer ${refused ? "refused" : "contained"}: ${hostile.name} (${hostile.from})`, () => {
     const dir = join(work, `hostile-${index}`);
-    const sentinel = join(dir, "sentinel");
-    mkdirSync(sentinel, { recursive: true });
-    writeFileSync(join(sentinel, "secret"), "do not touch\n", { mode: 0o600 });
-    writeFileSync(join(sentinel, "keep"), "keep\n");
-    const before = snapshot(sentinel);
-    writeLayout(join(dir, "layout"), "t", hostile.image(sentinel));
-    const bundle = join(dir, "bundle");
+    const { sentinel, layout, bundle, policyFile, snapshotBefore } = stageCase(dir, hostile);
     const audit = join(dir, "audit.jsonl");
-    const policy = hostile.policy ? [join(dir, "policy.toml")] : [];
-    if (hostile.policy) writeFileSync(policy[0]!, hostile.policy);
-    const result = vox(["oci", "unpack", `oci:${join(dir, "layout")}:t`, bundle, "--audit", audit, ...(policy.length ? ["--policy", policy[0]!] : [])]);
+    const result = vox(["oci", "unpack", `oci:${layout}:t`, bundle, "--audit", audit, ...(policyFile ? ["--policy", policyFile] : [])]);
     const events = readFileSync(audit, "utf8").trim().split("\n").map((line) => JSON.parse(line));
     if ("refused" in hostile.expect) {
       assert.equal(result.status, 1, result.stderr);
@@ -188,7 +180,7 @@ for (const [index, hostile] of HOSTILE_CASES.entries()) {
       hostile.expect.contained(join(bundle, "rootfs"), sentinel);
       assert.ok(events.some((e) => e.kind === "materialize" && e.outcome === "ok"));
     }
-    assert.deepEqual(snapshot(sentinel), before, "the sentinel outside the bundle is unchanged");
+    assert.deepEqual(snapshot(sentinel), snapshotBefore, "the sentinel outside the bundle is unchanged");
   });
 }
 

@@ -43,7 +43,7 @@ test("TarReader applies PAX records: path, fractional mtime, size, xattrs", asyn
 test("TarReader refuses a corrupt header checksum and an archive cut inside a file", async () => {
   const bytes = pythonTar("PAX", `t = tarfile.TarInfo("f"); t.size = 600\ntf.addfile(t, io.BytesIO(bytes(600)))`);
   const corrupt = Buffer.from(bytes);
-  corrupt[0] ^= 0x20;
+  corrupt[0] = corrupt[0]! ^ 0x20;
   await assert.rejects(readAll(corrupt), (error: unknown) => error instanceof TarFormatError && /checksum/.test(error.message));
   await assert.rejects(readAll(bytes.subarray(0, 800)), (error: unknown) => error instanceof TarFormatError && /ends inside a file/.test(error.message));
 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { memoryAuditSink } from "../../audit/mod.ts";
 import { VoxError } from "../../errors/mod.ts";
 import { fixedClock } from "../../io/mod.ts";
-import { HOSTILE_CASES, layoutImage, snapshot, writeLayout } from "../../tests/support/hostile_layers.ts";
+import { HOSTILE_CASES, layoutImage, snapshot, stageCase } from "../../tests/support/hostile_layers.ts";
 import { DEFAULT_UNPACK_POLICY, parseUnpackPolicy, unpackImage } from "./mod.ts";
 
 const work = mkdtempSync(join(tmpdir(), "vox-unpack-unit-"));
@@ -15,17 +15,10 @@ const clock = fixedClock(new Date("2026-01-01T00:00:00Z"));
 
 for (const [index, hostile] of HOSTILE_CASES.entries()) {
   test(`unpackImage() ${"refused" in hostile.expect ? "refuses" : "contains"} a hostile layer: ${hostile.name}`, async () => {
-    const dir = join(work, `case-${index}`);
-    const sentinel = join(dir, "sentinel");
-    mkdirSync(sentinel, { recursive: true });
-    writeFileSync(join(sentinel, "secret"), "do not touch\n", { mode: 0o600 });
-    writeFileSync(join(sentinel, "keep"), "keep\n");
-    const before = snapshot(sentinel);
-    writeLayout(join(dir, "layout"), "t", hostile.image(sentinel));
-    const bundle = join(dir, "bundle");
+    const { sentinel, layout, bundle, snapshotBefore } = stageCase(join(work, `case-${index}`), hostile);
     const audit = memoryAuditSink(clock);
     const policy = hostile.policy ? parseUnpackPolicy(hostile.policy, "policy.toml") : DEFAULT_UNPACK_POLICY;
-    const run = unpackImage(layoutImage(join(dir, "layout"), "t"), bundle, { policy, audit, uid: 0, gid: 0 });
+    const run = unpackImage(layoutImage(layout, "t"), bundle, { policy, audit, uid: 0, gid: 0 });
     if ("refused" in hostile.expect) {
       await assert.rejects(run, (error: unknown) => error instanceof VoxError && error.code === "E_UNPACK_REFUSED");
       assert.deepEqual(readdirSync(bundle), [], "nothing is left in the bundle");
@@ -36,6 +29,6 @@ for (const [index, hostile] of HOSTILE_CASES.entries()) {
       hostile.expect.contained(join(bundle, "rootfs"), sentinel);
       assert.ok(readFileSync(join(bundle, "config.json"), "utf8").includes('"ociVersion"'));
     }
-    assert.deepEqual(snapshot(sentinel), before, "the sentinel outside the bundle is unchanged");
+    assert.deepEqual(snapshot(sentinel), snapshotBefore, "the sentinel outside the bundle is unchanged");
   });
 }

@@ -2,7 +2,7 @@
 // diff_ids so that only the unpack policy can stop them; plus the hostile corpus drawn from the peers' breakout tests.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface Entry {
@@ -237,6 +237,22 @@ export const HOSTILE_CASES: HostileCase[] = [
   { name: "too deep", from: "limits", policy: "[limits]\ndepth = 8\n", image: () => ({ layers: [{ entries: [file(`${"d/".repeat(12)}x`)] }] }), expect: { refused: "limits.depth" } },
   { name: "too long a path", from: "limits", policy: "[limits]\npath_length = 200\n", image: () => ({ layers: [{ entries: [file(`${"n".repeat(150)}/${"m".repeat(100)}`)] }] }), expect: { refused: "limits.path_length" } },
 ];
+
+/**
+ * Sets up one case in `dir`: a sentinel directory outside the bundle (with a secret), the layout (tag `t`) aimed at
+ * it, and the policy file when the case has one; the test compares `snapshotBefore` with the sentinel at the end.
+ */
+export function stageCase(dir: string, hostile: HostileCase): { sentinel: string; layout: string; bundle: string; policyFile: string | undefined; snapshotBefore: Record<string, string> } {
+  const sentinel = join(dir, "sentinel");
+  mkdirSync(sentinel, { recursive: true });
+  writeFileSync(join(sentinel, "secret"), "do not touch\n", { mode: 0o600 });
+  writeFileSync(join(sentinel, "keep"), "keep\n");
+  const snapshotBefore = snapshot(sentinel);
+  writeLayout(join(dir, "layout"), "t", hostile.image(sentinel));
+  const policyFile = hostile.policy === undefined ? undefined : join(dir, "policy.toml");
+  if (policyFile) writeFileSync(policyFile, hostile.policy!);
+  return { sentinel, layout: join(dir, "layout"), bundle: join(dir, "bundle"), policyFile, snapshotBefore };
+}
 
 function assertMode(path: string, mode: number): void {
   const actual = lstatSync(path).mode & 0o7777;
