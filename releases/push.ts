@@ -1,6 +1,6 @@
 import { VoxError } from "../errors/mod.ts";
 import { artifactManifest, type BlobSource, type Digest, EMPTY_CONFIG, formatReference, sha256Digest } from "../oci/mod.ts";
-import { type ReferrersVia, type RegistryClient, RegistryError, type Repository } from "../oci/remote/mod.ts";
+import { layoutBlobSource, type ReferrersVia, type RegistryClient, RegistryError, type Repository } from "../oci/remote/mod.ts";
 import { PLATFORM_MANIFEST_ARTIFACT_TYPE } from "../platform/types.ts";
 import type { LocatedImage } from "./image.ts";
 
@@ -48,7 +48,8 @@ export async function pushPlatformManifest(
         hint: `Push the image there first (\`vox deploy build --push ${formatReference(target)}:<tag>\`, or skopeo copy), then release again`,
       });
     }
-    await client.pushImage(pinned, { root: image.descriptor, source: image.layout });
+    // Blobs stream from the layout's files: a large image never sits whole in memory.
+    await client.pushImage(pinned, { root: image.descriptor, source: layoutBlobSource(image.layout) });
   }
   const { manifest, blob } = artifactManifest(image.descriptor, { artifactType: PLATFORM_MANIFEST_ARTIFACT_TYPE, payload: canonicalBytes });
   const blobs = new Map<string, Uint8Array>([
