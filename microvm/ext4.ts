@@ -48,7 +48,7 @@ export interface Ext4Layout {
   /** Derived from the image digest, so the same image gets the same UUID and directory-hash seed everywhere. */
   uuid: string;
   hashSeed: string;
-  /** Seconds since 1970 written into every inode and the superblock (the image's `created`, else 0). */
+  /** Seconds since 1970 written into every inode and the superblock (the image's `created`, else 1). */
   epoch: number;
 }
 

@@ -69,9 +69,13 @@ export async function materializeExt4(image: PulledImage, output: string, option
   }
 }
 
-/** The image's `created` in whole seconds (digest-covered, so the same everywhere), else 0; never negative. */
+/**
+ * The image's `created` in whole seconds (digest-covered, so the same everywhere), at least 1: e2fsprogs reads
+ * E2FSPROGS_FAKE_TIME=0 as "not set" and would stamp the superblock with the real time (reproducible builds often
+ * say 1970-01-01T00:00:00Z).
+ */
 export function imageEpoch(image: Pick<PulledImage, "config">): number {
   const created = (image.config as { created?: unknown }).created;
   const ms = typeof created === "string" ? Date.parse(created) : NaN;
-  return Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
+  return Number.isFinite(ms) && ms >= 2000 ? Math.floor(ms / 1000) : 1;
 }
