@@ -1,5 +1,5 @@
-// `vox oci materialize` (an image as a reproducible ext4 disk) and `vox microvm run` (boot it under qemu's microvm
-// machine and exit with the entrypoint's status): option resolution and reporting; the work is in microvm/.
+// `vox oci materialize` (an image as a reproducible ext4 disk), `vox microvm run` (boot it under qemu's microvm machine,
+// exit with the entrypoint's status) and `vox microvm initramfs`: option resolution and reporting; the work is in microvm/.
 
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -36,11 +36,7 @@ export const ociMaterializeCommand: Handler = async (args, context) => {
 /** `vox microvm run <source> [--manifest FILE] …`: exits with the entrypoint's status (125: the VM itself failed). */
 export const microvmRunCommand: Handler = async (args, context) => {
   const source = args.positionals[0]!;
-  const kernel = context.env.get("VOX_MICROVM_KERNEL");
-  if (!kernel) throw usageError("E_MICROVM_KERNEL", "Cannot boot a microVM: VOX_MICROVM_KERNEL is not set", "Point it at a kernel (a vmlinux, or a bzImage) from a Debian linux-image-*-amd64 package unpacked with dpkg-deb -x");
-  const kernelPath = resolve(context.cwd, kernel);
-  const modulesDir = context.env.get("VOX_MICROVM_MODULES") ?? modulesDirFor(kernelPath);
-  if (!modulesDir) throw usageError("E_MICROVM_KERNEL", `Cannot find the modules of ${kernelPath}`, "Set VOX_MICROVM_MODULES to its lib/modules/<release> directory");
+  const { kernel: kernelPath, modulesDir } = kernelSources(context);
   const timeout = Number(args.string("boot-timeout") ?? "120");
   if (!Number.isFinite(timeout) || timeout <= 0) throw usageError("E_USAGE", `Cannot use --boot-timeout ${args.string("boot-timeout")}: expected seconds`, "For example --boot-timeout 60");
   const manifest = await manifestOf(args, context);
@@ -69,6 +65,26 @@ export const microvmRunCommand: Handler = async (args, context) => {
   else context.out.stderr(`microvm: ${image.reference} exited with status ${result.status} (booted to the entrypoint in ${(result.bootMs / 1000).toFixed(1)} s; ${shape.vcpus} vCPU, ${shape.memMib} MiB)\n`);
   return result.status;
 };
+
+/** `vox microvm initramfs --output FILE`: the initramfs a Firecracker config names (the same one `run` boots). */
+export const microvmInitramfsCommand: Handler = async (args, context) => {
+  const output = args.string("output");
+  if (!output) throw usageError("E_USAGE", "Cannot write the initramfs without --output", "Pass --output initramfs.cpio");
+  const { modulesDir } = kernelSources(context);
+  const bytes = await buildInitramfs({ busybox: context.env.get("VOX_MICROVM_BUSYBOX") ?? "/bin/busybox", modulesDir });
+  await writeFileAtomic(resolve(context.cwd, output), bytes);
+  context.out.stdout(`wrote ${resolve(context.cwd, output)} (${bytes.byteLength} bytes; modules from ${modulesDir})\n`);
+};
+
+/** VOX_MICROVM_KERNEL and the modules directory that goes with it. */
+function kernelSources(context: CommandContext): { kernel: string; modulesDir: string } {
+  const kernel = context.env.get("VOX_MICROVM_KERNEL");
+  if (!kernel) throw usageError("E_MICROVM_KERNEL", "Cannot boot a microVM: VOX_MICROVM_KERNEL is not set", "Point it at a kernel (a vmlinux, or a bzImage) from a Debian linux-image-*-amd64 package unpacked with dpkg-deb -x");
+  const kernelPath = resolve(context.cwd, kernel);
+  const modulesDir = context.env.get("VOX_MICROVM_MODULES") ?? modulesDirFor(kernelPath);
+  if (!modulesDir) throw usageError("E_MICROVM_KERNEL", `Cannot find the modules of ${kernelPath}`, "Set VOX_MICROVM_MODULES to its lib/modules/<release> directory");
+  return { kernel: kernelPath, modulesDir };
+}
 
 async function pull(source: string, args: ParsedArgs, context: CommandContext, audit: AuditSink): Promise<PulledImage> {
   const image = await pullImage(source, { ...(args.string("platform") ? { platform: args.string("platform")! } : {}), ...(args.string("scope") ? { scope: args.string("scope")! } : {}), insecure: args.flag("insecure") }, await pullDeps(args, context, source, audit));

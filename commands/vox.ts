@@ -200,9 +200,9 @@ export const voxCommand: CommandSpec = {
         },
         {
           name: "emit",
-          summary: "Write descriptors for a Release (compose, kubernetes, quadlet, systemd): the image pinned by digest, every field the target can express, the rest listed",
+          summary: "Write descriptors for a Release (compose, kubernetes, quadlet, systemd, firecracker): the image pinned by digest, every field the target can express, the rest listed",
           options: {
-            target: { type: "string", valueName: "<compose|kubernetes|quadlet|systemd>", description: "What to write for" },
+            target: { type: "string", valueName: "<compose|kubernetes|quadlet|systemd|firecracker>", description: "What to write for" },
             release: { type: "string", valueName: "<seq|latest>", description: "The Release to emit", defaultText: "latest" },
             image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "Emit for this pinned image and the manifest instead of a Release" },
             manifest: { type: "string", valueName: "<file>", description: "With --image: the platform manifest", defaultText: "the project's" },
@@ -394,6 +394,13 @@ export const voxCommand: CommandSpec = {
             "Exit codes: the entrypoint's status; 125 the VM failed (no status from the guest, qemu missing, boot timeout); 1 other failures; 2 usage.",
           ].join("\n"),
           load: () => import("./microvm.ts").then((m) => m.microvmRunCommand),
+        },
+        {
+          name: "initramfs",
+          summary: "Write the initramfs vox boots (busybox, the kernel's virtio and ext4 modules, an init that runs the boot args' command), e.g. for a Firecracker config",
+          options: { output: { type: "string", valueName: "<file>", description: "Where to write it (initramfs.cpio beside a Firecracker config)" } },
+          details: "Environment: VOX_MICROVM_KERNEL, VOX_MICROVM_MODULES and VOX_MICROVM_BUSYBOX, as for 'vox microvm run'.",
+          load: () => import("./microvm.ts").then((m) => m.microvmInitramfsCommand),
         },
       ],
     },

@@ -61,9 +61,12 @@ function appears(field: string, value: unknown, output: string, manifest: Platfo
   // Recreate (and a unit restart) is no surge and every instance down; a StatefulSet replaces one pod at a time.
   if ((field === "rollout.max_surge" || field === "rollout.max_unavailable") && /type: Recreate|type: RollingUpdate\n\s+template|Restart=on-failure/.test(output) && !/maxSurge/.test(output)) return true;
   if (field.endsWith("_ms")) return word(`${value as number / 1000}s`, `${value}ms`, String(Math.ceil(value as number / 1000)));
+  // Firecracker's VM: whole vCPUs, and memory in MiB with the guest kernel's share (microvm/guest.ts machineShape).
+  if (field.endsWith("cpu_millicores") && output.includes('"vcpu_count"')) return output.includes(`"vcpu_count": ${Math.ceil((value as number) / 1000)}`);
+  if (field === "resources.memory_limit_bytes" && output.includes('"mem_size_mib"')) return output.includes(`"mem_size_mib": ${Math.ceil((value as number) / 2 ** 20) + 96}`);
   if (field.endsWith("cpu_millicores")) return word(`${value}m`, String((value as number) / 1000), String(Math.round(((value as number) * 1024) / 1000)));
   if (field.endsWith("mode")) return word(String(value), `0${(value as number).toString(8)}`);
-  if (field === "security.read_only_root_fs") return new RegExp(`read_only: ${value}|readOnlyRootFilesystem: ${value}|ReadOnly=${value}|--read-only=${value}`).test(output);
+  if (field === "security.read_only_root_fs") return new RegExp(`read_only: ${value}|readOnlyRootFilesystem: ${value}|ReadOnly=${value}|--read-only=${value}|VOX_RO=${value ? 1 : 0}`).test(output);
   if (field === "rollout.strategy") return /order: (start|stop)-first|type: RollingUpdate|type: Recreate|Restart=/.test(output);
   if (field === "health.kind") return /httpGet|tcpSocket|exec:|wget|nc\W+-z|\W\/bin\/check\W+--deep/.test(output);
   if (field.endsWith(".exposure")) return value === "public" ? /LoadBalancer|PublishPort=|--publish=|published:/.test(output) : /ClusterIP|ExposeHostPort=|--expose=|expose:/.test(output);
@@ -71,7 +74,7 @@ function appears(field: string, value: unknown, output: string, manifest: Platfo
   if (field.endsWith(".persistence")) return value === "persistent" ? /PersistentVolumeClaim|volumeClaimTemplates|type: volume|\.volume|--volume=/.test(output) : /emptyDir|tmpfs|Tmpfs=/i.test(output);
   if (field.endsWith(".access")) return value === "read-only-many" ? /ReadOnlyMany|read_only: true|:ro/.test(output) : /ReadWriteOnce|emptyDir/.test(output);
   // Outbound traffic open is every engine's default: the absence of a restriction expresses it.
-  if (field === "network.egress") return value === "public" ? !/NetworkPolicy|network_mode: none|--network=none/.test(output) : /NetworkPolicy/.test(output);
+  if (field === "network.egress") return value === "public" ? !/NetworkPolicy|network_mode: none|--network=none/.test(output) : /NetworkPolicy|"network-interfaces": \[\]/.test(output);
   if (field.startsWith("volumes[") && field.endsWith(".name")) return word(`fieldtest-${value}`, String(value));
   return word(String(value));
 }

@@ -3,7 +3,7 @@
 
 import type { PlatformManifest } from "../platform/types.ts";
 
-export const EMIT_TARGETS = ["compose", "kubernetes", "quadlet", "systemd"] as const;
+export const EMIT_TARGETS = ["compose", "kubernetes", "quadlet", "systemd", "firecracker"] as const;
 export type EmitTarget = (typeof EMIT_TARGETS)[number];
 
 /**
@@ -50,10 +50,72 @@ const surges: Condition = { text: "max_surge > 0", test: (m) => m.rollout.max_su
 const keepsSomeUp: Condition = { text: "below instances", test: (m) => m.rollout.max_unavailable < m.rollout.instances };
 const waitsReady: Condition = { text: "min_ready_ms > 0", test: (m) => m.rollout.min_ready_ms > 0 };
 
-const same = (rule: Rule): Readonly<Record<EmitTarget, Rule>> => ({ compose: rule, kubernetes: rule, quadlet: rule, systemd: rule });
+type ContainerTarget = Exclude<EmitTarget, "firecracker">;
+const same = (rule: Rule): Readonly<Record<ContainerTarget, Rule>> => ({ compose: rule, kubernetes: rule, quadlet: rule, systemd: rule });
+
+const VM_RUN_SCRIPT = "the run script in the boot args (`vox.run=`, base64; `<name>.run.sh` beside it), read by vox's initramfs";
+const VM_NO_PORTS = "Firecracker maps no ports: the guest gets a tap device (network-interfaces) that the host creates and routes";
+const VM_NO_HEALTH = "Firecracker runs no checks: probing the guest is the host agent's";
+const VM_ONE = "the config describes one VM: rollouts across VMs are the host agent's";
+const VM_NO_VOLUMES = "vox's initramfs mounts only the root disk (a volume would be a second drive, not made yet)";
+
+/**
+ * The firecracker column: one VM config, so what a container engine adds around a process (ports, checks,
+ * rollouts, volumes, secrets) is the host agent's and listed as not expressible. Kept apart from the container
+ * targets' rows, and joined to them below (a field without a rule here fails at load).
+ */
+const FIRECRACKER: Readonly<Record<string, Rule>> = {
+  schema: { not: "Firecracker's config has no labels or annotations (its keys are checked strictly)" },
+  name: { how: "`<name>.firecracker.json`, the disk `<name>.rootfs.ext4`" },
+  "process.entrypoint": { how: `the guest's command: ${VM_RUN_SCRIPT}` },
+  "process.cmd": { how: `the guest's arguments: ${VM_RUN_SCRIPT}` },
+  "process.env": { how: `the guest's environment (env -i): ${VM_RUN_SCRIPT}` },
+  "process.workdir": { how: `\`VOX_CWD\` in ${VM_RUN_SCRIPT}` },
+  "ports[].name": { not: VM_NO_PORTS },
+  "ports[].port": { not: VM_NO_PORTS },
+  "ports[].protocol": { not: VM_NO_PORTS },
+  "ports[].app_protocol": { not: VM_NO_PORTS },
+  "ports[].exposure": { not: VM_NO_PORTS },
+  "resources.cpu_millicores": { how: "`machine-config.vcpu_count`: the request rounded up to whole vCPUs (1 to 32)" },
+  "resources.memory_limit_bytes": { how: "`machine-config.mem_size_mib`: the cap in MiB plus 96 MiB for the guest kernel" },
+  "resources.memory_request_bytes": { not: "a VM's memory is fixed when it boots: only the cap is used" },
+  "resources.ephemeral_storage_bytes": { not: "the root is the read-only disk under an overlay in guest memory: there is no scratch disk to size" },
+  "health.kind": { not: VM_NO_HEALTH },
+  "health.port": { not: VM_NO_HEALTH },
+  "health.path": { not: VM_NO_HEALTH },
+  "health.command": { not: VM_NO_HEALTH },
+  "health.interval_ms": { not: VM_NO_HEALTH },
+  "health.timeout_ms": { not: VM_NO_HEALTH },
+  "health.retries": { not: VM_NO_HEALTH },
+  "health.start_period_ms": { not: VM_NO_HEALTH },
+  "rollout.instances": { not: VM_ONE },
+  "rollout.strategy": { not: VM_ONE },
+  "rollout.max_surge": { not: VM_ONE },
+  "rollout.max_unavailable": { not: VM_ONE },
+  "rollout.min_ready_ms": { not: VM_ONE },
+  "volumes[].name": { not: VM_NO_VOLUMES },
+  "volumes[].mount_path": { not: VM_NO_VOLUMES },
+  "volumes[].size_bytes": { not: VM_NO_VOLUMES },
+  "volumes[].persistence": { not: VM_NO_VOLUMES },
+  "volumes[].access": { not: VM_NO_VOLUMES },
+  "secrets[].bundle": { not: "nothing puts secrets into the guest yet" },
+  "secrets[].mount_path": { not: "nothing puts secrets into the guest yet" },
+  "secrets[].mode": { not: "nothing puts secrets into the guest yet" },
+  "network.egress": { how: "none: `network-interfaces: []`", not: "the config has no network interface: the tap device and its routes are the host's to create", notWhen: { text: "egress is public", test: (m) => m.network.egress === "public" } },
+  "security.read_only_root_fs": { how: `\`VOX_RO\` in ${VM_RUN_SCRIPT}: the disk mounted read-only, else under an overlay in guest memory` },
+  "security.run_as_user": { how: `\`nsenter -S\` in ${VM_RUN_SCRIPT}` },
+};
+
+function withFirecracker(rows: ReadonlyArray<{ field: string; targets: Readonly<Record<ContainerTarget, Rule>> }>): FieldMapping[] {
+  return rows.map(({ field, targets }) => {
+    const firecracker = FIRECRACKER[field];
+    if (!firecracker) throw new Error(`emit/mapping.ts: no firecracker rule for ${field}`);
+    return { field, targets: { ...targets, firecracker } };
+  });
+}
 
 /** Every field of the normalized manifest, in the order of platform/types.ts. */
-export const EMIT_MAPPING: readonly FieldMapping[] = [
+export const EMIT_MAPPING: readonly FieldMapping[] = withFirecracker([
   { field: "schema", targets: { compose: { how: "label `dev.vox.platform.schema`" }, kubernetes: { how: "annotation `dev.vox.platform.schema`" }, quadlet: { how: "`Label=dev.vox.platform.schema=…`" }, systemd: { how: "`--label dev.vox.platform.schema=…`" } } },
   { field: "name", targets: { compose: { how: "the service name" }, kubernetes: { how: "`metadata.name` of every object, label `app.kubernetes.io/name`" }, quadlet: { how: "`<name>.container`, `ContainerName=`" }, systemd: { how: "`<name>.service`, `--name`" } } },
   { field: "process.entrypoint", targets: { compose: { how: "`entrypoint`" }, kubernetes: { how: "`command`" }, quadlet: { how: "`PodmanArgs=--entrypoint=<JSON array>`" }, systemd: { how: "`--entrypoint <JSON array>`" } } },
@@ -93,7 +155,7 @@ export const EMIT_MAPPING: readonly FieldMapping[] = [
   { field: "network.egress", targets: { compose: { how: "public: the default network", not: NO_EGRESS_CUT, notWhen: egressNone }, kubernetes: { how: "none: a NetworkPolicy denying all egress; public: no policy" }, quadlet: { how: "public: the default network", not: NO_EGRESS_CUT, notWhen: egressNone }, systemd: { how: "public: the default network", not: NO_EGRESS_CUT, notWhen: egressNone } } },
   { field: "security.read_only_root_fs", targets: { compose: { how: "`read_only` (and a tmpfs on /tmp)" }, kubernetes: { how: "`readOnlyRootFilesystem` (and an emptyDir on /tmp)" }, quadlet: { how: "`ReadOnly=` (podman keeps /tmp writable)" }, systemd: { how: "`--read-only` (podman keeps /tmp writable)" } } },
   { field: "security.run_as_user", targets: { compose: { how: "`user`" }, kubernetes: { how: "`runAsUser` and `runAsNonRoot: true`" }, quadlet: { how: "`User=`" }, systemd: { how: "`--user`" } } },
-];
+]);
 
 /** Always applied, whatever the manifest says (the manifest cannot ask for more privilege). */
 export const HARDENING: Readonly<Record<EmitTarget, string>> = {
@@ -101,6 +163,7 @@ export const HARDENING: Readonly<Record<EmitTarget, string>> = {
   kubernetes: "`allowPrivilegeEscalation: false`, `capabilities.drop: [ALL]`, `seccompProfile: RuntimeDefault`, `runAsNonRoot` when `run_as_user` is set",
   quadlet: "`DropCapability=all`, `NoNewPrivileges=true`",
   systemd: "`--cap-drop all`, `--security-opt no-new-privileges`",
+  firecracker: "the disk attached read-only (`is_read_only`), no network interface unless one is added",
 };
 
 /** One occurrence of a field in a manifest: `ports[0].name` and its value. */

@@ -1,8 +1,9 @@
-// Deploy descriptors from a Release: Compose, Kubernetes, Podman Quadlet and plain systemd, one pure emitter per
-// target, and the mapping (data) that says how each manifest field is written or why a target cannot say it.
+// Deploy descriptors from a Release: Compose, Kubernetes, Podman Quadlet, plain systemd and a Firecracker VM config,
+// one pure emitter per target, and the mapping (data) that says how each manifest field is written or why not.
 
 import type { PlatformManifest } from "../platform/types.ts";
 import { composeFiles } from "./compose.ts";
+import { firecrackerFiles } from "./firecracker.ts";
 import { kubernetesFiles } from "./kubernetes.ts";
 import { type EmitTarget, notExpressibleFields } from "./mapping.ts";
 import { quadletFiles } from "./quadlet.ts";
@@ -39,6 +40,7 @@ const EMITTERS: Readonly<Record<EmitTarget, (image: string, manifest: PlatformMa
   kubernetes: kubernetesFiles,
   quadlet: quadletFiles,
   systemd: systemdFiles,
+  firecracker: firecrackerFiles,
 };
 
 /**
