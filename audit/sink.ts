@@ -3,7 +3,7 @@ import { open } from "node:fs/promises";
 import { VoxError } from "../errors/mod.ts";
 import type { Clock } from "../io/mod.ts";
 
-export type AuditKind = "resolve" | "fetch" | "cache-hit" | "verify" | "materialize" | "refuse" | "delete" | "launch";
+export type AuditKind = "resolve" | "fetch" | "cache-hit" | "verify" | "materialize" | "refuse" | "delete" | "launch" | "healthy" | "unhealthy" | "stop";
 export type AuditOutcome = "ok" | "refused" | "evicted" | "error";
 
 /** One decision about an image; `time` is added by the sink. */
