@@ -1,13 +1,15 @@
 // `npm run bench`: measured figures, each next to its baseline from the same run; medians of repeated runs.
 // Writes bench/results.json and bench/results.md. Not a test: nothing here passes or fails on a number.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUSYBOX_DEBS, busyboxBaseLayout } from "../tests/support/base_image.ts";
 import { layoutWithLayer } from "../tests/support/big_layout.ts";
 import { startNginx } from "../tests/support/nginx.ts";
 import { writeLayout } from "../tests/support/hostile_layers.ts";
 import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
+import { MULTI_TAG, multiLayerLayout, pushLayout } from "../tests/support/pull_images.ts";
 import { startRegistry } from "../tests/support/registry.ts";
 import { writeSampleProject } from "./sample_tree.ts";
 
@@ -75,8 +77,24 @@ function round(value: number): number {
  * fresh bundle, as root (owners kept, as umoci does).
  */
 function benchUnpack(vox: string): Row[] {
-  console.error("bench: writing the ~200 MB four-layer image for unpack");
+  const layout = unpackSample();
+  const bundle = join(work, "unpack-bundle");
+  const rows = measure(
+    [
+      { group: "unpack", name: "vox oci unpack (verify + policy + apply 4 layers, ~200 MB)", argv: [vox, "oci", "unpack", `oci:${layout}:1`, bundle], runs: RUNS.archive, prepare: `rm -rf ${bundle}` },
+      { group: "unpack", name: "umoci unpack of the same layout", argv: ["umoci", "unpack", "--image", `${layout}:1`, bundle], runs: RUNS.archive, prepare: `rm -rf ${bundle}` },
+    ],
+    2,
+  );
+  rmSync(bundle, { recursive: true, force: true });
+  return rows;
+}
+
+/** The ~200 MB four-layer image unpack and materialize are timed on (written once per bench run). */
+function unpackSample(): string {
   const layout = join(work, "unpack-image");
+  if (existsSync(join(layout, "index.json"))) return layout;
+  console.error("bench: writing the ~200 MB four-layer image for unpack");
   const small = (layer: number) => Array.from({ length: 5000 }, (_, i) => ({ name: `srv/l${layer}/d${i % 50}/f${i}`, size: 4096 + (i % 7) * 512 }));
   writeLayout(layout, "1", {
     config: { Cmd: ["/bin/sh"] },
@@ -87,15 +105,43 @@ function benchUnpack(vox: string): Row[] {
       { entries: [...small(3), { name: "srv/l0/.wh..wh..opq", text: "" }, { name: "opt/big3", size: 24 << 20 }] },
     ],
   });
-  const bundle = join(work, "unpack-bundle");
-  const rows = measure(
-    [
-      { group: "unpack", name: "vox oci unpack (verify + policy + apply 4 layers, ~200 MB)", argv: [vox, "oci", "unpack", `oci:${layout}:1`, bundle], runs: RUNS.archive, prepare: `rm -rf ${bundle}` },
-      { group: "unpack", name: "umoci unpack of the same layout", argv: ["umoci", "unpack", "--image", `${layout}:1`, bundle], runs: RUNS.archive, prepare: `rm -rf ${bundle}` },
-    ],
-    2,
-  );
-  rmSync(bundle, { recursive: true, force: true });
+  return layout;
+}
+
+/**
+ * MicroVM disks and boots: `vox oci materialize --format ext4` of the ~200 MB unpack sample (pull-verify, unpack,
+ * mke2fs -d, debugfs time pass, e2fsck -fn, sha256), and `vox microvm run` of the busybox test base with a command
+ * that exits at once, its disk already cached: the guest-reported time from starting qemu to the entrypoint (TCG,
+ * Debian's cloud kernel from scripts/prepare.mjs), and the whole command.
+ */
+function benchMicrovm(vox: string): Row[] {
+  const layout = unpackSample();
+  const disk = join(work, "rootfs.ext4");
+  const kernelRoot = "/var/cache/vox-test/kernel/root";
+  const deb = join(work, "busybox-deb");
+  execFileSync("sh", ["-c", `mkdir -p ${deb} && dpkg-deb -x ${BUSYBOX_DEBS}/busybox-static_*_amd64.deb ${deb}`]);
+  const env = {
+    VOX_MICROVM_KERNEL: join(kernelRoot, "boot", readdirSync(join(kernelRoot, "boot")).find((n) => n.startsWith("vmlinux-"))!),
+    VOX_MICROVM_BUSYBOX: join(deb, "bin", "busybox"),
+    VOX_CACHE_DIR: join(work, "microvm-cache"),
+  };
+  const manifest = join(work, "exit0.toml");
+  writeFileSync(manifest, 'schema = "vox.platform/v1"\nname = "bench"\n[process]\ncmd = ["/bin/sh", "-c", "exit 0"]\n[resources]\nmemory_limit = "64Mi"\n');
+  const boot = [vox, "microvm", "run", `oci:${busyboxBaseLayout()}:amd64`, "--manifest", manifest, "--json"];
+  const bootMs: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const run = spawnSync(boot[0]!, boot.slice(1), { encoding: "utf8", env: { ...process.env, ...env } });
+    if (run.status !== 0) throw new Error(`vox microvm run failed: ${run.stderr}`);
+    // The first run materializes and caches the disk; the rest boot it.
+    if (i > 0) bootMs.push(JSON.parse(run.stderr.trim().split("\n").at(-1)!).bootMs);
+  }
+  const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
+  const rows = measure([
+    { group: "microvm", name: "vox oci materialize --format ext4 of the ~200 MB unpack sample (verify, unpack, mke2fs -d, debugfs, e2fsck, sha256)", argv: [vox, "oci", "materialize", `oci:${layout}:1`, "--output", disk], runs: 3, prepare: `rm -f ${disk}` },
+    { group: "microvm", name: "vox microvm run of the busybox base, disk cached, `exit 0` (qemu microvm, TCG)", argv: [`${envPrefix} ${boot.join(" ")} 2>/dev/null`], runs: 3, shell: true },
+  ]);
+  rows.push({ group: "microvm", name: "of which qemu start → guest at the entrypoint (reported by the guest's init)", command: boot.join(" "), medianMs: round(median(bootMs)), runs: bootMs.length });
+  rmSync(disk, { force: true });
   return rows;
 }
 
@@ -128,6 +174,35 @@ async function benchPushLayer(): Promise<Row[]> {
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
+/**
+ * `vox oci pull` of a ~200 MB four-layer image (random files, by umoci, pushed by skopeo) from docker-registry on
+ * loopback, cold (empty cache) and warm (every blob cached, each re-verified), against `skopeo copy docker://… oci:…`
+ * of the same reference into a fresh layout (cold) and into the layout it already filled (warm).
+ */
+async function benchPull(vox: string): Promise<Row[]> {
+  console.error("bench: the ~200 MB four-layer pull image (umoci, once per machine) and docker-registry");
+  const layout = multiLayerLayout("bench-pull-200mib", [40 << 20, 50 << 20, 50 << 20, 60 << 20]);
+  const registry = await startRegistry();
+  try {
+    const reference = pushLayout(layout, MULTI_TAG, `${registry.host}/bench/pull:1`);
+    const cache = join(work, "pull-cache");
+    const copied = join(work, "pull-skopeo");
+    const pull = `VOX_CACHE_DIR=${cache} ${vox} oci pull --insecure ${reference}`;
+    const copy = `skopeo copy --quiet --src-tls-verify=false docker://${reference} oci:${copied}:1`;
+    return measure(
+      [
+        { group: "pull", name: "vox oci pull, cold cache (~200 MB, 4 layers: sizes, digests, diff_ids verified)", argv: [pull], runs: RUNS.archive, shell: true, prepare: `rm -rf ${cache}` },
+        { group: "pull", name: "skopeo copy docker://… oci:… of the same image into a new layout", argv: [copy], runs: RUNS.archive, shell: true, prepare: `rm -rf ${copied}` },
+        { group: "pull", name: "vox oci pull, warm cache (every blob re-hashed, tag resolved again)", argv: [pull], runs: RUNS.archive, shell: true },
+        { group: "pull", name: "skopeo copy into the layout it already filled", argv: [copy], runs: RUNS.archive, shell: true },
+      ],
+      2,
+    );
+  } finally {
+    await registry.stop();
+  }
+}
+
 // `--only=push-layer`: that case alone, printed (results files untouched); it needs no vox build.
 if (process.argv.includes("--only=push-layer")) {
   console.table(await benchPushLayer());
@@ -143,6 +218,20 @@ const vox = join(work, "vox");
 writeFileSync(join(work, "hello.ts"), 'console.log("hello");\n');
 execFileSync(bun, ["build", "--compile", "--minify", "--outfile", join(work, "hello"), join(work, "hello.ts")], { stdio: "ignore" });
 const bunVersion = execFileSync(bun, ["--version"], { encoding: "utf8" }).trim();
+
+if (only === "microvm") {
+  console.table(benchMicrovm(vox));
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+
+if (only === "pull") {
+  const rows = await benchPull(vox);
+  console.log(rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB} | ${r.runs} |`).join("\n"));
+  console.log(`cold: vox / skopeo = ${round(rows[0]!.medianMs / rows[1]!.medianMs)}x; warm: vox / skopeo = ${round(rows[2]!.medianMs / rows[3]!.medianMs)}x`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 if (only === "unpack") {
   const rows = benchUnpack(vox);
@@ -228,6 +317,11 @@ rows.push(...unpackRows);
 const pushRows = await benchPushLayer();
 rows.push(...pushRows);
 
+rows.push(...benchMicrovm(vox));
+
+const pullRows = await benchPull(vox);
+rows.push(...pullRows);
+
 const floor = rows[0]!.medianMs;
 const versionRatio = round(rows[1]!.medianMs / floor);
 const results = {
@@ -247,6 +341,9 @@ const results = {
     pushLayerPeakRssMiB: pushRows[0]!.peakRssMiB,
     unpackOverUmoci: round(unpackRows[0]!.medianMs / unpackRows[1]!.medianMs),
     unpackPeakRssMiB: unpackRows[0]!.peakRssMiB,
+    pullColdOverSkopeo: round(pullRows[0]!.medianMs / pullRows[1]!.medianMs),
+    pullWarmOverSkopeo: round(pullRows[2]!.medianMs / pullRows[3]!.medianMs),
+    pullPeakRssMiB: pullRows[0]!.peakRssMiB,
   },
 };
 // Paths are written relative to the checkout: results describe the code, not this machine's directories.
@@ -257,7 +354,7 @@ const table = [
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x; oci unpack / umoci unpack = ${results.derived.unpackOverUmoci}x at ${results.derived.unpackPeakRssMiB} MiB (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x; oci unpack / umoci unpack = ${results.derived.unpackOverUmoci}x at ${results.derived.unpackPeakRssMiB} MiB; oci pull / skopeo copy = ${results.derived.pullColdOverSkopeo}x cold, ${results.derived.pullWarmOverSkopeo}x warm at ${results.derived.pullPeakRssMiB} MiB (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
 writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);
