@@ -1,7 +1,7 @@
 // `vox lock`, `vox deploy build` and `vox deploy schema`: daemonless OCI packaging from Vox.toml and vox.lock.
 // Option resolution and reporting only; the work is in deploy/, pm/ and oci/.
 
-import { homedir, hostname } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
@@ -12,6 +12,7 @@ import { formatReference, openLayout, parsePlatform, parseReference } from "../o
 import { platformJsonSchema } from "../platform/mod.ts";
 import { collectInputs, loadProject, projectStateDir, voxManifestJsonSchema, writeLock } from "../pm/mod.ts";
 import { parseSourceDateEpoch } from "../release/mod.ts";
+import { cacheDir } from "./_pull.ts";
 import { registryClient } from "./_registry.ts";
 
 export const lockCommand: Handler = async (args, context) => {
@@ -134,11 +135,4 @@ function parseOutput(text: string | undefined, where: { cwd: string; stateDir: s
   const match = /^oci:(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(text);
   if (!match) throw usageError("E_USAGE", `Cannot use --output ${text}: expected oci:<dir>[:<tag>]`, "For example --output oci:dist/image:1.0.0");
   return { dir: resolve(where.cwd, match[1]!), tag: match[2] ?? fallbackTag };
-}
-
-function cacheDir(context: CommandContext): string {
-  const explicit = context.env.get("VOX_CACHE_DIR");
-  if (explicit) return join(resolve(context.cwd, explicit), "oci");
-  const xdg = context.env.get("XDG_CACHE_HOME");
-  return join(xdg ? resolve(xdg) : join(context.env.get("HOME") ?? homedir(), ".cache"), "vox", "oci");
 }

@@ -47,3 +47,17 @@ test("Layout.putIndexEntry() moves a name to the new descriptor and keeps unname
   assert.deepEqual(index.manifests.map((m) => [m.digest, m.annotations?.[REF_NAME]]), [[second.digest, "1.0.0"], [sbom.digest, undefined]]);
   assert.equal((await layout.resolveRef("1.0.0"))?.digest, second.digest);
 });
+
+test("Layout.scope() keeps one scope's names from another's while blobs stay shared; scopes() lists them by name", async (t) => {
+  const layout = await openLayout(scratch(t), { create: true });
+  const a = { mediaType: MediaType.ociIndex, digest: sha256Digest("a"), size: 1 };
+  const b = { mediaType: MediaType.ociIndex, digest: sha256Digest("b"), size: 1 };
+  await layout.scope("team/one").put(a, "r.example/app:1");
+  await layout.scope("127.0.0.1:5000/app").put(b, "r.example/app:1");
+  assert.equal((await layout.scope("team/one").resolveRef("r.example/app:1"))?.digest, a.digest);
+  assert.equal((await layout.scope("127.0.0.1:5000/app").resolveRef("r.example/app:1"))?.digest, b.digest);
+  assert.deepEqual((await layout.readIndex()).manifests, []);
+  assert.deepEqual((await layout.scopes()).map((s) => s.scopeName).sort(), ["127.0.0.1:5000/app", "team/one"]);
+  assert.deepEqual((await layout.scope("never/written").read()).manifests, []);
+  for (const bad of ["", "../x", ".hidden", "a b", "x".repeat(256)]) assert.throws(() => layout.scope(bad), (e: Error & { code?: string }) => e.code === "E_SCOPE");
+});
