@@ -82,21 +82,22 @@ export function shellQuote(word: string): string {
 export const GUEST_ROOT = "/newroot";
 
 /**
- * The run script the guest init sources: it sets the positional parameters to `env -i`'s arguments (the
- * environment, then nsenter entering the root with the working directory and ids, then the entrypoint's argv).
- * Data only: every word single-quoted, so no byte of the image's config is ever interpreted by the guest's shell.
+ * The run script the guest init sources: whether the root is read-only, the working directory, and the positional
+ * parameters for `env -i` (the environment, then nsenter entering the root with the working directory and ids,
+ * then the entrypoint's argv). Data only: every value single-quoted, so no byte of the image's config is ever
+ * interpreted by the guest's shell.
  *
  * @example
  * ```ts
  * guestRunScript({ args: ["/app/bin/hello"], env: ["PATH=/bin"], cwd: "/app", uid: 0, gid: 0, readOnlyRoot: true });
- * // "VOX_RO=1\nset -- 'PATH=/bin' '/bin/nsenter' '-r/newroot' '-w/newroot/app' '-S' '0' '-G' '0' '-F' '--' '/app/bin/hello'\n"
+ * // "VOX_RO=1\nVOX_CWD='/app'\nset -- 'PATH=/bin' '/bin/nsenter' '-r/newroot' \"-w/newroot$VOX_CWD\" '-S' '0' … '--' '/app/bin/hello'\n"
  * ```
  */
 export function guestRunScript(process: GuestProcess): string {
   if (process.args.length === 0) throw new VoxError("E_MICROVM_NO_COMMAND", "Cannot boot an image without a command: its config has no Entrypoint or Cmd, and the manifest sets none", { hint: "Set [process] entrypoint or cmd in the platform manifest" });
   const cwd = process.cwd.startsWith("/") ? process.cwd : `/${process.cwd}`;
-  const words = [...process.env, "/bin/nsenter", `-r${GUEST_ROOT}`, `-w${GUEST_ROOT}${cwd === "/" ? "" : cwd}`, "-S", String(process.uid), "-G", String(process.gid), "-F", "--", ...process.args];
-  return `VOX_RO=${process.readOnlyRoot ? 1 : 0}\nset -- ${words.map(shellQuote).join(" ")}\n`;
+  const words = [...process.env.map(shellQuote), shellQuote("/bin/nsenter"), shellQuote(`-r${GUEST_ROOT}`), `"-w${GUEST_ROOT}$VOX_CWD"`, ...["-S", String(process.uid), "-G", String(process.gid), "-F", "--", ...process.args].map(shellQuote)];
+  return `VOX_RO=${process.readOnlyRoot ? 1 : 0}\nVOX_CWD=${shellQuote(cwd)}\nset -- ${words.join(" ")}\n`;
 }
 
 /** The kernel's command line limit on x86 (COMMAND_LINE_SIZE), which Firecracker enforces too. */
