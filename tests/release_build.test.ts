@@ -24,18 +24,19 @@ describe("vox ci release-build", () => {
 
   before(() => {
     const targets = TRIPLES.flatMap((t) => ["--target", t]);
-    const first = runVoxSource(["ci", "release-build", ...targets, "--version", "v0.1.0", "--out-dir", d1, "--trusted-key", keys.pub, "--json"], { env: { SOURCE_DATE_EPOCH: EPOCH } });
+    const first = runVoxSource(["ci", "release-build", ...targets, "--version", "v0.1.0", "--out-dir", d1, "--trusted-key", keys.pub, "--json"], { env: { SOURCE_DATE_EPOCH: EPOCH, VOX_COMPRESSION_WORKERS: "4" } });
     assert.equal(first.status, 0, first.stderr);
     report = JSON.parse(first.stdout) as Report;
-    // The second build: another checkout path, another working directory, umask 077, and Node (tsx) instead of Bun.
+    // The second build: another checkout path, another working directory, umask 077, Node (tsx) instead of Bun, and one
+    // compression worker instead of four (archive/writers_test.ts covers 1, 2 and 4 on one runtime).
     const copy = copyCheckout();
     const workdir = tempDir("cwd");
     const command = ["umask 077", `exec node --import "$3" "$0" ci release-build ${targets.join(" ")} --version v0.1.0 --out-dir "$1" --trusted-key "$2" --no-smoke`].join("; ");
-    const second = spawnSync("sh", ["-c", command, join(copy, "main.ts"), d2, keys.pub, import.meta.resolve("tsx")], { cwd: workdir, env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH, VOX_REPO_ROOT: copy }, encoding: "utf8" });
+    const second = spawnSync("sh", ["-c", command, join(copy, "main.ts"), d2, keys.pub, import.meta.resolve("tsx")], { cwd: workdir, env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH, VOX_REPO_ROOT: copy, VOX_COMPRESSION_WORKERS: "1" }, encoding: "utf8" });
     assert.equal(second.status, 0, second.stderr);
   });
 
-  test("two builds from different checkouts, directories, umasks and runtimes give byte-identical archives", () => {
+  test("two builds from different checkouts, directories, umasks, runtimes and worker counts give byte-identical archives", () => {
     const sums1 = readFileSync(join(d1, "checksums.txt"), "utf8");
     assert.equal(readFileSync(join(d2, "checksums.txt"), "utf8"), sums1);
     assert.equal(sums1.trimEnd().split("\n").length, 8, "six archives and the two install scripts");
