@@ -2,9 +2,9 @@
 // `umoci unpack` on benign multi-layer images, the hostile corpus with a sentinel outside the bundle, integrity
 // damage refused before anything is materialized, and SIGKILL at random moments never leaving a finished-looking bundle.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { bun, repoRoot, runVoxSource, tempDir } from "./support/helpers.ts";
 import { HOSTILE_CASES, type ImageSpec, snapshot, stageCase, writeLayout } from "./support/hostile_layers.ts";
@@ -140,6 +140,30 @@ test("the default policy strips setuid bits and records each change as an audit 
   assert.equal(done.kind, "materialize");
   assert.equal(done.outcome, "ok");
   assert.ok(typeof done.time === "string" && done.digest.startsWith("sha256:"));
+});
+
+test("as an unprivileged user, owners map to the caller (audited once per layer), as umoci --rootless does, and config.json is the rootless variant", () => {
+  // The scratch directories are private (0700); nobody must be able to reach the layout and its own bundle directory.
+  for (let dir = work; dir !== dirname(dir) && dir.startsWith(dirname(dirname(work))); dir = dirname(dir)) chmodSync(dir, 0o755);
+  const nobody = Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" }).trim());
+  const home = join(work, "nobody");
+  mkdirSync(join(home, "ours"), { recursive: true });
+  mkdirSync(join(home, "theirs"), { recursive: true });
+  chownSync(home, nobody, nobody);
+  for (const dir of ["ours", "theirs"]) chownSync(join(home, dir), nobody, nobody);
+  const layout = join(work, "benign");
+  const asNobody = (argv: string[]) => spawnSync("runuser", ["-u", "nobody", "--", "env", `HOME=${home}`, `VOX_CACHE_DIR=${join(home, "cache")}`, ...argv], { encoding: "utf8" });
+  const theirs = asNobody(["umoci", "unpack", "--rootless", "--image", `${layout}:1`, join(home, "theirs", "b")]);
+  assert.equal(theirs.status, 0, theirs.stderr);
+  const ours = asNobody([bun, join(repoRoot, "main.ts"), "oci", "unpack", `oci:${layout}:1`, join(home, "ours", "b"), "--policy", KEEP_SETUID, "--audit", join(home, "audit.jsonl")]);
+  assert.equal(ours.status, 0, ours.stderr);
+  assert.deepEqual(tree(join(home, "ours", "b", "rootfs")), tree(join(home, "theirs", "b", "rootfs")));
+  assert.equal(lstatSync(join(home, "ours", "b", "rootfs", "home", "app", "notes")).uid, nobody);
+  const mapped = readFileSync(join(home, "audit.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line)).filter((e) => e.detail?.decision === "ownership-mapped");
+  assert.deepEqual(mapped.map((e) => e.detail.to), Array(BENIGN.layers.length).fill(`${nobody}:${nobody}`), "one event per layer");
+  const spec = JSON.parse(readFileSync(join(home, "ours", "b", "config.json"), "utf8"));
+  assert.deepEqual(spec.linux.uidMappings, [{ containerID: 0, hostID: nobody, size: 1 }]);
+  assert.ok(spec.linux.namespaces.some((n: { type: string }) => n.type === "user"));
 });
 
 test("a bundle that already holds rootfs or config.json is refused and left alone", () => {
