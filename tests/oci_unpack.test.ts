@@ -166,6 +166,22 @@ test("as an unprivileged user, owners map to the caller (audited once per layer)
   assert.ok(spec.linux.namespaces.some((n: { type: string }) => n.type === "user"));
 });
 
+test("xattrs listed in the policy are kept, every other one (security.capability too) is dropped and audited", () => {
+  const layout = join(work, "xattrs");
+  writeLayout(layout, "t", { layers: [{ entries: [{ name: "ping", text: "x", mode: 0o755, pax: { "SCHILY.xattr.user.note": "kept", "SCHILY.xattr.security.capability": "\u0001\u0000\u0000\u0002" } }] }] });
+  const policy = join(work, "xattrs.toml");
+  writeFileSync(policy, 'xattrs = ["user.*"]\n');
+  const bundle = join(work, "xattrs-bundle");
+  const audit = join(work, "xattrs.jsonl");
+  const result = vox(["oci", "unpack", `oci:${layout}:t`, bundle, "--policy", policy, "--audit", audit]);
+  assert.equal(result.status, 0, result.stderr);
+  const read = (name: string) => execFileSync("python3", ["-c", `import os, sys\ntry: print(os.getxattr(sys.argv[1], sys.argv[2]).decode("latin1"))\nexcept OSError: print("<none>")`, join(bundle, "rootfs", "ping"), name], { encoding: "utf8" }).trim();
+  assert.equal(read("user.note"), "kept");
+  assert.equal(read("security.capability"), "<none>");
+  const dropped = readFileSync(audit, "utf8").trim().split("\n").map((line) => JSON.parse(line)).find((e) => e.detail?.decision === "xattrs-dropped");
+  assert.deepEqual(dropped?.detail.xattrs, ["security.capability"]);
+});
+
 test("a bundle that already holds rootfs or config.json is refused and left alone", () => {
   const bundle = join(work, "occupied");
   mkdirSync(join(bundle, "rootfs"), { recursive: true });
