@@ -62,7 +62,8 @@ export class BlobDigester {
       this.#uncompressed?.update(chunk);
       return;
     }
-    if (!this.#inflate.write(chunk)) await Promise.race([once(this.#inflate, "drain"), this.#inflated]);
+    // An inflater error rejects the drain wait too, with zlib's bare message: defer to #inflated, which says what failed.
+    if (!this.#inflate.write(chunk)) await Promise.race([once(this.#inflate, "drain").catch(() => this.#inflated), this.#inflated]);
   }
 
   async finish(): Promise<void> {
