@@ -161,6 +161,18 @@ const KubernetesSchema = z.looseObject({
   manifests_dir: nonEmpty.optional(),
 });
 
+/**
+ * The CI gates `vox ci image-policy` runs on an image, in report order. Named here because Vox.toml's
+ * `[deploy.policy]` says, per gate, whether a failure fails the run.
+ */
+export const POLICY_GATES = ["base-pinned", "lock", "platforms", "sbom", "provenance", "annotations", "release-manifest"] as const;
+export type PolicyGate = (typeof POLICY_GATES)[number];
+
+// Safe by default: a gate not listed is required, so adding a gate never quietly relaxes a pipeline.
+const PolicySchema = z
+  .strictObject(Object.fromEntries(POLICY_GATES.map((gate) => [gate, z.enum(["required", "advisory"]).default("required")])) as Record<PolicyGate, z.ZodDefault<z.ZodEnum<{ required: "required"; advisory: "advisory" }>>>)
+  .meta({ description: "Which `vox ci image-policy` gates fail the run (required, the default) and which only warn (advisory)." });
+
 const DeploySchema = z.strictObject({
   target: z.enum(DEPLOY_TARGETS).optional(),
   runtime: z.enum(CONTAINER_RUNTIMES).optional(),
@@ -182,6 +194,7 @@ const DeploySchema = z.strictObject({
   user: nonEmpty.optional(),
   labels: stringTable.optional(),
   exposed_ports: z.array(exposedPort).optional(),
+  policy: PolicySchema.optional(),
   manifest: projectPath.optional().meta({ description: "The platform manifest (vox.platform/v1: ports, resources, health, rollout, volumes, secrets), relative to Vox.toml. Default: vox.platform.toml beside Vox.toml." }),
 });
 

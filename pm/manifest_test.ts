@@ -129,7 +129,7 @@ platform = "linux/riscv64"
   assert.deepEqual(problemsOf(text, "/src/x/Vox.toml"), [
     '/src/x/Vox.toml:3: package.kind: must be one of "library", "application", "skill", "agent", "workflow", "snippet", "component"',
     '/src/x/Vox.toml:6: deploy.target: must be one of "container", "bare-metal", "compose", "kubernetes", "coolify"',
-    "/src/x/Vox.toml:7: deploy.to: unknown key (known keys: target, runtime, image_name, registry, container, compose, kubernetes, bare-metal, coolify, fly, platforms, base, copy, entrypoint, cmd, env, workdir, user, labels, exposed_ports, manifest)",
+    "/src/x/Vox.toml:7: deploy.to: unknown key (known keys: target, runtime, image_name, registry, container, compose, kubernetes, bare-metal, coolify, fly, platforms, base, copy, entrypoint, cmd, env, workdir, user, labels, exposed_ports, policy, manifest)",
     "/src/x/Vox.toml:8: deploy.workdir: must be an absolute path inside the image, such as /app",
     "/src/x/Vox.toml:9: deploy.env.1X: key is not allowed: must be an environment variable name (letters, digits, '_'; not starting with a digit)",
     "/src/x/Vox.toml:12: deploy.copy[0].from: must be relative to the project root, not absolute",
@@ -194,4 +194,14 @@ test("parseManifest() takes [deploy] manifest as a path inside the project, and 
   assert.match(problemsOf(withDeploy('manifest = "/etc/platform.toml"\n'))[0] ?? "", /Vox\.toml:5: deploy\.manifest: must be relative to the project root/);
   assert.match(problemsOf(withDeploy('manifest = "../platform.toml"\n'))[0] ?? "", /deploy\.manifest: must stay inside the project/);
   assert.match(problemsOf(withDeploy('manfiest = "p.toml"\n'))[0] ?? "", /deploy\.manfiest: unknown key; did you mean 'manifest'\?/);
+});
+
+test("parseManifest() reads [deploy.policy]: every gate required unless made advisory; unknown gates and levels are errors", () => {
+  const manifest = parseManifest('[package]\nname = "a"\n[deploy]\nbase = "scratch"\n[deploy.policy]\nsbom = "advisory"\n');
+  assert.equal(manifest.deploy?.policy?.sbom, "advisory");
+  assert.equal(manifest.deploy?.policy?.provenance, "required");
+  assert.throws(() => parseManifest('[package]\nname = "a"\n[deploy.policy]\nsbomm = "advisory"\nlock = "maybe"\n'), (error: ProjectFileError) => {
+    assert.deepEqual(error.problems, ["Vox.toml:4: deploy.policy.sbomm: unknown key; did you mean 'sbom'?", 'Vox.toml:5: deploy.policy.lock: must be one of "required", "advisory"']);
+    return true;
+  });
 });

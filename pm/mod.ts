@@ -82,6 +82,8 @@ export {
   type DeploySection,
   MANIFEST_FILE,
   PACKAGE_KINDS,
+  POLICY_GATES,
+  type PolicyGate,
   type PackageKind,
   parseManifest,
   readManifest,
