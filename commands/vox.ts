@@ -466,6 +466,22 @@ export const voxCommand: CommandSpec = {
           load: () => import("./ci.ts").then((m) => m.verifyCommand),
         },
         {
+          name: "image-policy",
+          summary: "Check an image against the deploy contract's CI gates: pinned base, vox.lock, platforms, SBOM, provenance, annotations, Release manifest",
+          positionals: [{ name: "image", required: true }],
+          options: {
+            project: { type: "string", valueName: "<dir>", description: "The project the image was built from: its Vox.toml (platforms, [deploy.policy]), vox.lock and Release log", defaultText: "none: the lock gate fails, the others use Vox.toml's defaults" },
+            insecure: { type: "boolean", description: "Talk plain HTTP to the image's registry" },
+            json,
+          },
+          details: [
+            "<image> is registry/repository[:tag][@sha256:<hex>], or oci:<dir>[:<tag>|@sha256:<hex>]. Each gate prints pass or FAIL with its evidence;",
+            "[deploy.policy] in Vox.toml makes a gate advisory (printed as warn). Release manifest: checked when the project's log has a Release of this image.",
+            "Exit codes: 0 every required gate passed; 1 a required gate failed (each named with its reason); 2 usage.",
+          ].join("\n"),
+          load: () => import("./ci_image_policy.ts").then((m) => m.imagePolicyCommand),
+        },
+        {
           name: "pm-provenance",
           summary: "Validate vox.pm.provenance/1 sidecars under .vox_modules/provenance",
           options: {
