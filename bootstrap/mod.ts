@@ -1,5 +1,5 @@
 // The install flow of vox-bootstrap: binary first (verified), source build as the fallback, receipts and PATH blocks.
-// Owns install and uninstall; the command table is bootstrap/main.ts, the handlers commands/bootstrap.ts.
+// Owns install and uninstall; the command table is commands/vox_bootstrap.ts, the handlers commands/bootstrap.ts.
 
 export { install, type InstallDeps, type InstallOptions, type InstallReport, requireVersion } from "./install.ts";
 export { addPathBlock, pathBlock, removePathBlock, withBlock } from "./profile.ts";

@@ -41,13 +41,22 @@ export interface ParsedArgs {
 /** A handler returns the exit code (0 when it returns nothing); failures throw `VoxError`. */
 export type Handler = (args: ParsedArgs, context: CommandContext) => Promise<number | void>;
 
+/** Exit codes and what each means; help, the command registry and `vox ci command-compliance` read them. */
+export type ExitCodes = Readonly<Record<number, string>>;
+
 export interface CommandSpec {
   name: string;
   summary: string;
   options?: Readonly<Record<string, OptionSpec>>;
   positionals?: readonly PositionalSpec[];
-  /** Extra help text: environment variables, exit codes, examples. */
+  /** Extra help text: what the command prints, examples. Environment variables and exit codes go in `env` and `exitCodes`. */
   details?: string;
+  /** Environment variables this command reads (names from policy/env_names.ts), in the order help lists them. */
+  env?: readonly string[];
+  /** Exit codes beyond the shared ones, or a command's own meaning of 0, 1 and 2 (see `commandExitCodes()`). */
+  exitCodes?: ExitCodes;
+  /** experimental: its options and output may still change; stable otherwise. Subcommands inherit it. */
+  status?: "stable" | "experimental";
   subcommands?: readonly CommandSpec[];
   /** Imported only when this command runs, so start-up parses nothing it does not need. */
   load?: () => Promise<Handler>;

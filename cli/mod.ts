@@ -3,4 +3,5 @@
 
 export { type CommandContext, type CommandSpec, type Handler, type OptionSpec, type ParsedArgs } from "./command.ts";
 export { renderHelp } from "./help.ts";
-export { runCli } from "./run.ts";
+export { CLI_ENV, runCli } from "./run.ts";
+export { type CommandEntry, commandExitCodes, SHARED_EXIT_CODES, walkCommands } from "./tree.ts";

@@ -3,6 +3,9 @@ import { ExitCode, exitCodeOf, formatError, usageError } from "../errors/mod.ts"
 import type { CommandContext, CommandSpec, ParsedArgs } from "./command.ts";
 import { renderHelp } from "./help.ts";
 
+/** Environment variables every command reads, through this runner: the registry lists them once per executable. */
+export const CLI_ENV = ["VOX_DEBUG"] as const;
+
 /**
  * Resolves the subcommand named by `argv`, parses its options strictly and runs its handler.
  * Returns the exit code; prints help and errors through `context.out`; never exits the process.

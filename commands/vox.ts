@@ -1,9 +1,24 @@
-// The `vox` command table: every subcommand as data (options, help, details) with a lazily imported handler.
+// The `vox` command table: every subcommand as data (options, environment, exit codes, help) with a lazily imported handler.
 // main.ts loads it only after the --version fast path, so printing the version evaluates none of it.
 
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { CommandSpec } from "../cli/command.ts";
 import { versionOrHelp } from "../cli/entry.ts";
+import type { ENV_VARS } from "../policy/env_names.ts";
+
+/** Names from the env table (policy/env_names.ts): a typo is a type error, and help and the registry list them. */
+function reads(...names: Array<keyof typeof ENV_VARS>): readonly string[] {
+  return names;
+}
+/** Release downloads (upgrade, mirror): GitHub tokens in the order tried, proxies, the extra CA. */
+const releaseNetworkEnv = reads("VOX_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "VOX_CA_BUNDLE");
+/** Registry access: credentials (Docker's, then Podman's), the extra CA, mirrors, the idle timeout. */
+const registryEnv = reads("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "VOX_CA_BUNDLE", "VOX_REGISTRY_MIRRORS", "VOX_REGISTRY_IDLE_TIMEOUT_MS");
+/** The image cache and the audit log of verified pulls. */
+const pullEnv = [...registryEnv, ...reads("VOX_CACHE_DIR", "XDG_CACHE_HOME", "VOX_AUDIT_LOG")];
+const releaseLogEnv = reads("VOX_RELEASE_LOG");
+const runEnv = reads("VOX_STATE_DIR", "VOX_RELEASE_LOG");
+const microvmEnv = reads("VOX_MICROVM_KERNEL", "VOX_MICROVM_MODULES", "VOX_MICROVM_BUSYBOX", "VOX_MICROVM_ACCEL");
 
 const json = { type: "boolean", description: "Print one JSON object on stdout" } as const;
 const project = { type: "string", valueName: "<dir>", description: "Start the upward search for Vox.toml here", defaultText: "the current directory" } as const;
@@ -35,6 +50,7 @@ export const voxCommand: CommandSpec = {
       name: "policy",
       summary: "Print the install policy (targets, asset names, URLs, keys, source install)",
       options: { json, tag: { type: "string", valueName: "<tag>", description: "Tag used in example names and URLs", defaultText: "this version" } },
+      env: reads("VOX_UPGRADE_BASE_URL"),
       load: () => import("./policy.ts").then((m) => m.policyCommand),
     },
     {
@@ -61,11 +77,9 @@ export const voxCommand: CommandSpec = {
         "mirror-key": mirrorKey,
         json,
       },
-      details: [
-        "Exit codes: 0 up-to-date, updated or rolled-back; 10 update-available (--check); 4 rate-limited; 5 offline;",
-        "6 verification-failed; 7 managed-externally (Homebrew, npm, a system path, or a .vox-managed-by marker); 1 other failures; 2 usage.",
-        "State (anti-rollback serials, lock): VOX_STATE_DIR, else ~/.vox/state.",
-      ].join("\n"),
+      details: "State (anti-rollback serials, lock): VOX_STATE_DIR, else ~/.vox/state.",
+      env: [...reads("VOX_UPGRADE_VERSION", "VOX_UPGRADE_PROVIDER", "VOX_UPGRADE_REPO", "VOX_UPGRADE_BASE_URL", "VOX_UPGRADE_GITHUB_API_URL", "VOX_MIRROR_KEY", "VOX_REPO_ROOT", "VOX_BUN", "VOX_STATE_DIR", "VOX_UPGRADE_LOCK_WAIT_MS", "VOX_UPGRADE_PAUSE_AT"), ...releaseNetworkEnv],
+      exitCodes: { 0: "up-to-date, updated or rolled back", 1: "other failures", 4: "GitHub rate limit", 5: "offline", 6: "verification failed", 7: "managed externally (Homebrew, npm, a system path, or a .vox-managed-by marker)", 10: "update available (--check)" },
       load: () => import("./upgrade.ts").then((m) => m.upgradeCommand),
     },
     {
@@ -88,6 +102,8 @@ export const voxCommand: CommandSpec = {
             "mirror-key": mirrorKey,
             json,
           },
+          env: [...reads("VOX_MIRROR_KEY", "VOX_SIGNING_KEY_PASSWORD"), ...releaseNetworkEnv],
+          exitCodes: { 4: "GitHub rate limit" },
           load: () => import("./mirror.ts").then((m) => m.mirrorSyncCommand),
         },
         {
@@ -95,6 +111,8 @@ export const voxCommand: CommandSpec = {
           summary: "Verify a mirror directory: the signed index, then every release as install would",
           positionals: [{ name: "dir", required: true }],
           options: { repo: { type: "string", valueName: "<owner/repo>", description: "Repository releases must be signed for", defaultText: "vox-foundation/vox" }, "trusted-key": trustedKey, "mirror-key": mirrorKey, json },
+          env: reads("VOX_MIRROR_KEY"),
+          exitCodes: { 1: "a problem found (each one named)" },
           load: () => import("./mirror.ts").then((m) => m.mirrorVerifyCommand),
         },
       ],
@@ -104,6 +122,8 @@ export const voxCommand: CommandSpec = {
       summary: "Resolve Vox.toml's base image and input files into vox.lock",
       options: { project, insecure, json },
       details: "Run from the directory holding Vox.toml or below it (found by upward search, like git).",
+      env: registryEnv,
+      exitCodes: { 0: "vox.lock written (or already current)" },
       load: () => import("./deploy.ts").then((m) => m.lockCommand),
     },
     {
@@ -127,8 +147,9 @@ export const voxCommand: CommandSpec = {
             "Prints the image index digest and the Release tuple (image digest, platform manifest content hash).",
             "SOURCE_DATE_EPOCH (default 0) stamps every file and the config; base blobs are cached in VOX_CACHE_DIR.",
             "Registry credentials come from Docker's config.json (DOCKER_CONFIG) and its credential helpers; VOX_CA_BUNDLE adds a CA.",
-            "Exit codes: 0 built (and pushed); 1 failure (stale lock under --locked/--frozen, registry refusal, verification); 2 usage.",
           ].join("\n"),
+          env: [...reads("SOURCE_DATE_EPOCH", "VOX_COMPRESSION_WORKERS", "VOX_CACHE_DIR", "XDG_CACHE_HOME"), ...registryEnv],
+          exitCodes: { 0: "built (and pushed)", 1: "failure (stale lock under --locked/--frozen, registry refusal, verification)" },
           load: () => import("./deploy.ts").then((m) => m.deployBuildCommand),
         },
         {
@@ -146,10 +167,8 @@ export const voxCommand: CommandSpec = {
             project,
             json: { type: "boolean", description: "Print one JSON object: the normalized manifest, its content_hash and the defaults (or the problems)" },
           },
-          details: [
-            "The content hash is sha256 over the canonical JSON of the normalized manifest: comments, key order and formatting never change it.",
-            "Exit codes: 0 valid; 1 problems found (or no manifest); 2 usage (--manifest names no file).",
-          ].join("\n"),
+          details: "The content hash is sha256 over the canonical JSON of the normalized manifest: comments, key order and formatting never change it.",
+          exitCodes: { 0: "valid", 1: "problems found (or no manifest)", 2: "usage error (--manifest names no file)" },
           load: () => import("./deploy.ts").then((m) => m.deployValidateCommand),
         },
         {
@@ -165,27 +184,33 @@ export const voxCommand: CommandSpec = {
           details: [
             "The image must exist in the project's OCI layout or on its registry; for a multi-platform image, pin the index, not a platform manifest.",
             "Log: .vox/releases/log.jsonl, or VOX_RELEASE_LOG; the normalized manifest is stored beside it under manifests/sha256/<hex>.json.",
-            "Exit codes: 0 recorded (and pushed); 1 failure (image not found, log fails verification, registry refusal); 2 usage (image not pinned by digest).",
           ].join("\n"),
+          env: [...releaseLogEnv, ...registryEnv],
+          exitCodes: { 0: "recorded (and pushed)", 1: "failure (image not found, log fails verification, registry refusal)", 2: "usage error (image not pinned by digest)" },
           load: () => import("./releases.ts").then((m) => m.deployReleaseCommand),
         },
         {
           name: "releases",
           summary: "List the Releases in the log (verified first)",
           options: { project, json },
+          env: releaseLogEnv,
+          exitCodes: { 1: "the log fails verification" },
           load: () => import("./releases.ts").then((m) => m.deployReleasesCommand),
           subcommands: [
             {
               name: "verify",
               summary: "Check every record's hash, order and link, and the head; name each edited, reordered, removed or truncated record",
               options: { project, json },
-              details: "Exit codes: 0 intact; 1 a problem found (each one named).",
+              env: releaseLogEnv,
+              exitCodes: { 0: "intact", 1: "a problem found (each one named)" },
               load: () => import("./releases.ts").then((m) => m.deployReleasesVerifyCommand),
             },
             {
               name: "repair",
               summary: "Move a cut-short last line (a release interrupted mid-write) aside; refuses any other damage",
               options: { project, json },
+              env: releaseLogEnv,
+              exitCodes: { 1: "damage other than a cut-short last line (nothing moved)" },
               load: () => import("./releases.ts").then((m) => m.deployReleasesRepairCommand),
             },
           ],
@@ -196,6 +221,7 @@ export const voxCommand: CommandSpec = {
           positionals: [{ name: "seq" }],
           options: { project, json },
           details: "Default: the release before the current one (after a rollback, the one before that). The stored manifest is re-hashed first.",
+          env: releaseLogEnv,
           load: () => import("./releases.ts").then((m) => m.deployRollbackCommand),
         },
         {
@@ -211,10 +237,9 @@ export const voxCommand: CommandSpec = {
             project,
             json,
           },
-          details: [
-            "Same Release in, same bytes out. Fields the target cannot express are listed on stderr as 'not expressible: <field>: <why>' (and in --json).",
-            "Exit codes: 0 written; 1 failure (unknown release, a log or stored manifest that fails verification, --strict with fields not expressible); 2 usage.",
-          ].join("\n"),
+          details: "Same Release in, same bytes out. Fields the target cannot express are listed on stderr as 'not expressible: <field>: <why>' (and in --json).",
+          env: releaseLogEnv,
+          exitCodes: { 0: "written", 1: "failure (unknown release, a log or stored manifest that fails verification, --strict with fields not expressible)" },
           load: () => import("./deploy_emit.ts").then((m) => m.deployEmitCommand),
         },
         {
@@ -224,15 +249,17 @@ export const voxCommand: CommandSpec = {
           details: [
             "Engines, in order: compose: Docker, then Podman (through its API socket, with docker compose or docker-compose); kubernetes: kubectl with a current context, then podman kube play; podman: podman run detached (the systemd target's command line).",
             "The chosen engine is printed; none is an error naming what to install.",
-            "Exit codes: 0 up; 1 failure (no engine, the engine refused, the image cannot be loaded); 2 usage.",
           ].join("\n"),
+          env: reads("VOX_RELEASE_LOG", "DOCKER_HOST"),
+          exitCodes: { 0: "up", 1: "failure (no engine, the engine refused, the image cannot be loaded)" },
           load: () => import("./deploy_engines.ts").then((m) => m.deployUpCommand),
         },
         {
           name: "down",
           summary: "Remove what `vox deploy up` made for a target: containers, pods, networks and volumes (persistent ones too)",
           options: engineOptions,
-          details: "Exit codes: 0 down (also when nothing was up); 1 failure; 2 usage.",
+          env: reads("VOX_RELEASE_LOG", "DOCKER_HOST"),
+          exitCodes: { 0: "down (also when nothing was up)" },
           load: () => import("./deploy_engines.ts").then((m) => m.deployDownCommand),
         },
         {
@@ -254,32 +281,42 @@ export const voxCommand: CommandSpec = {
           details: [
             "Runs as root: runc (Debian's), the CNI plugins in /usr/lib/cni (VOX_CNI_PATH), iptables and ip. State: VOX_STATE_DIR/run; secrets: VOX_SECRETS_DIR/<bundle>/; volumes: VOX_DATA_DIR/volumes/<app>/<name>.",
             "Acts only on digests. Returns once the instance is healthy; otherwise exits 1 with the check's last result and the instance's output, and the old instance keeps serving.",
-            "Exit codes: 0 healthy (or already running this release); 1 failure; 2 usage.",
           ].join("\n"),
+          env: [...runEnv, ...reads("VOX_SECRETS_DIR", "VOX_DATA_DIR", "VOX_CNI_PATH", "VOX_RUN_PAUSE_AT"), ...pullEnv],
+          exitCodes: { 0: "healthy (or already running this release)" },
+          status: "experimental",
           load: () => import("./deploy_run.ts").then((m) => m.deployRunCommand),
         },
         {
           name: "ps",
           summary: "List the workloads vox runs on this host: instance, release, state, address, published ports, out-of-memory kills",
           options: { json },
+          env: reads("VOX_STATE_DIR"),
+          status: "experimental",
           load: () => import("./deploy_run.ts").then((m) => m.deployPsCommand),
         },
         {
           name: "logs",
           summary: "Print a workload's output (stdout and stderr of its instance)",
           options: { name: runName, follow: { type: "boolean", short: "f", description: "Keep printing new output, across rollouts, until the workload is removed" } },
+          env: reads("VOX_STATE_DIR"),
+          status: "experimental",
           load: () => import("./deploy_run.ts").then((m) => m.deployLogsCommand),
         },
         {
           name: "stop",
           summary: "Stop a workload's instance (ports, process, network); its bundle and volumes are kept",
           options: { name: runName, audit: ociAudit, json },
+          env: reads("VOX_STATE_DIR", "VOX_DATA_DIR", "VOX_AUDIT_LOG"),
+          status: "experimental",
           load: () => import("./deploy_run.ts").then((m) => m.deployStopCommand),
         },
         {
           name: "rm",
           summary: "Remove a workload: its instance, bundle and ephemeral volumes (the image cache and persistent volumes stay)",
           options: { name: runName, audit: ociAudit, json },
+          env: reads("VOX_STATE_DIR", "VOX_DATA_DIR", "VOX_AUDIT_LOG"),
+          status: "experimental",
           load: () => import("./deploy_run.ts").then((m) => m.deployRmCommand),
         },
       ],
@@ -302,8 +339,10 @@ export const voxCommand: CommandSpec = {
           },
           details: [
             "<reference> is registry/repository[:tag][@sha256:<hex>], or oci:<dir>[:<tag>|@sha256:<hex>] (checked in place, not cached).",
-            "Blobs go to VOX_CACHE_DIR (shared by every scope, stored once); an interrupted download resumes. Exit codes: 0 pulled; 1 refused or failed; 2 usage.",
+            "Blobs go to VOX_CACHE_DIR (shared by every scope, stored once); an interrupted download resumes.",
           ].join("\n"),
+          env: pullEnv,
+          exitCodes: { 0: "pulled", 1: "refused or failed" },
           load: () => import("./oci.ts").then((m) => m.ociPullCommand),
         },
         {
@@ -321,8 +360,9 @@ export const voxCommand: CommandSpec = {
           details: [
             "<source> is oci:<dir>[:<tag>|@sha256:<hex>] or a registry reference (pulled and cached as by 'vox oci pull').",
             "<bundle-dir> may exist but must not hold rootfs or config.json; the rootfs is built beside and renamed, config.json last.",
-            "Exit codes: 0 unpacked; 1 refused (policy, containment, integrity) or failed, with nothing left in the bundle; 2 usage or a bad policy file.",
           ].join("\n"),
+          env: [...pullEnv, ...reads("VOX_UNPACK_PAUSE_AT")],
+          exitCodes: { 0: "unpacked", 1: "refused (policy, containment, integrity) or failed, with nothing left in the bundle", 2: "usage error or a bad policy file" },
           load: () => import("./oci.ts").then((m) => m.ociUnpackCommand),
         },
         {
@@ -342,8 +382,10 @@ export const voxCommand: CommandSpec = {
           },
           details: [
             "Needs e2fsprogs (mke2fs, debugfs, e2fsck). UUID and directory-hash seed come from the image digest, every time from its created date.",
-            "Exit codes: 0 written; 1 refused (policy, integrity), or the tree did not fit --size; 2 usage or a bad policy file.",
           ].join("\n"),
+          env: pullEnv,
+          exitCodes: { 0: "written", 1: "refused (policy, integrity), or the tree did not fit --size", 2: "usage error or a bad policy file" },
+          status: "experimental",
           load: () => import("./microvm.ts").then((m) => m.ociMaterializeCommand),
         },
         {
@@ -351,18 +393,21 @@ export const voxCommand: CommandSpec = {
           summary: "Re-check a layout or a cached image end to end (documents, sizes, digests, diff_ids) without unpacking",
           positionals: [{ name: "source", required: true }],
           options: { platform: { type: "string", valueName: "<os/arch[/variant]>", description: "Check only this platform", defaultText: "every platform (a layout) or every one pulled (the cache)" }, scope: ociScope, audit: ociAudit, json },
+          env: reads("VOX_CACHE_DIR", "XDG_CACHE_HOME", "VOX_AUDIT_LOG"),
+          exitCodes: { 0: "intact", 1: "a problem found" },
           load: () => import("./oci.ts").then((m) => m.ociVerifyCommand),
         },
         {
           name: "cache",
           summary: "The image cache in VOX_CACHE_DIR: list, verify, garbage-collect",
           subcommands: [
-            { name: "ls", summary: "List scopes, their references and digests, and the blobs", options: { scope: ociScope, json }, load: () => import("./oci.ts").then((m) => m.ociCacheLsCommand) },
-            { name: "verify", summary: "Re-check every blob (evicting bad ones) and every scope's images; exit 1 on any problem", options: { scope: ociScope, audit: ociAudit, json }, load: () => import("./oci.ts").then((m) => m.ociCacheVerifyCommand) },
+            { name: "ls", summary: "List scopes, their references and digests, and the blobs", options: { scope: ociScope, json }, env: reads("VOX_CACHE_DIR", "XDG_CACHE_HOME"), load: () => import("./oci.ts").then((m) => m.ociCacheLsCommand) },
+            { name: "verify", summary: "Re-check every blob (evicting bad ones) and every scope's images; exit 1 on any problem", options: { scope: ociScope, audit: ociAudit, json }, env: reads("VOX_CACHE_DIR", "XDG_CACHE_HOME", "VOX_AUDIT_LOG"), exitCodes: { 1: "a problem found" }, load: () => import("./oci.ts").then((m) => m.ociCacheVerifyCommand) },
             {
               name: "gc",
               summary: "Delete blobs no scope references (kept an hour after their last pull) and leftovers of killed pulls",
               options: { scope: { ...ociScope, description: "Forget this scope first, then collect" }, audit: ociAudit, json },
+              env: reads("VOX_CACHE_DIR", "XDG_CACHE_HOME", "VOX_AUDIT_LOG"),
               load: () => import("./oci.ts").then((m) => m.ociCacheGcCommand),
             },
           ],
@@ -372,6 +417,7 @@ export const voxCommand: CommandSpec = {
     {
       name: "microvm",
       summary: "Boot an image as a microVM (qemu's microvm machine, the Firecracker-like device model) on this host",
+      status: "experimental",
       subcommands: [
         {
           name: "run",
@@ -388,18 +434,16 @@ export const voxCommand: CommandSpec = {
             insecure: { type: "boolean", description: "Talk plain HTTP to the reference's registry" },
             json: { type: "boolean", description: "Print the run's summary as one JSON object on stderr (stdout is the entrypoint's)" },
           },
-          details: [
-            "Environment: VOX_MICROVM_KERNEL (required: a vmlinux or bzImage), VOX_MICROVM_MODULES (default: lib/modules/<release> beside its boot/),",
-            "VOX_MICROVM_BUSYBOX (a static busybox for the initramfs, default /bin/busybox), VOX_MICROVM_ACCEL (tcg, the default, or kvm).",
-            "Exit codes: the entrypoint's status; 125 the VM failed (no status from the guest, qemu missing, boot timeout); 1 other failures; 2 usage.",
-          ].join("\n"),
+          details: "VOX_MICROVM_KERNEL is required (a vmlinux or bzImage). vox exits with the entrypoint's status.",
+          env: [...microvmEnv, ...pullEnv],
+          exitCodes: { 0: "the entrypoint exited 0 (any other status of the entrypoint is passed on)", 1: "failure before the boot", 125: "the VM failed (no status from the guest, qemu missing, boot timeout)" },
           load: () => import("./microvm.ts").then((m) => m.microvmRunCommand),
         },
         {
           name: "initramfs",
           summary: "Write the initramfs vox boots (busybox, the kernel's virtio and ext4 modules, an init that runs the boot args' command), e.g. for a Firecracker config",
           options: { output: { type: "string", valueName: "<file>", description: "Where to write it (initramfs.cpio beside a Firecracker config)" } },
-          details: "Environment: VOX_MICROVM_KERNEL, VOX_MICROVM_MODULES and VOX_MICROVM_BUSYBOX, as for 'vox microvm run'.",
+          env: reads("VOX_MICROVM_KERNEL", "VOX_MICROVM_MODULES", "VOX_MICROVM_BUSYBOX"),
           load: () => import("./microvm.ts").then((m) => m.microvmInitramfsCommand),
         },
       ],
@@ -432,7 +476,9 @@ export const voxCommand: CommandSpec = {
             "no-smoke": { type: "boolean", description: "Skip running the built executables" },
             json,
           },
-          details: "Environment: SOURCE_DATE_EPOCH (archive timestamps; default: last commit time), VOX_BUN (the bun executable), VOX_REPO_ROOT (the checkout).",
+          details: "SOURCE_DATE_EPOCH stamps the archives (default: the last commit's time).",
+          env: reads("SOURCE_DATE_EPOCH", "VOX_BUN", "VOX_REPO_ROOT", "VOX_COMPRESSION_WORKERS"),
+          exitCodes: { 1: "failure (including a failed smoke test)" },
           load: () => import("./ci.ts").then((m) => m.releaseBuildCommand),
         },
         {
@@ -451,6 +497,7 @@ export const voxCommand: CommandSpec = {
             tag: { type: "string", valueName: "<tag>", description: "Release tag v<semver>" },
             repo: { type: "string", valueName: "<owner/repo>", description: "Release repository", defaultText: "vox-foundation/vox" },
           },
+          env: reads("VOX_SIGNING_KEY_PASSWORD"),
           load: () => import("./ci.ts").then((m) => m.signCommand),
         },
         {
@@ -463,6 +510,7 @@ export const voxCommand: CommandSpec = {
             "trusted-key": trustedKey,
             json,
           },
+          exitCodes: { 1: "verification failed (each problem named)" },
           load: () => import("./ci.ts").then((m) => m.verifyCommand),
         },
         {
@@ -477,8 +525,9 @@ export const voxCommand: CommandSpec = {
           details: [
             "<image> is registry/repository[:tag][@sha256:<hex>], or oci:<dir>[:<tag>|@sha256:<hex>]. Each gate prints pass or FAIL with its evidence;",
             "[deploy.policy] in Vox.toml makes a gate advisory (printed as warn). Release manifest: checked when the project's log has a Release of this image.",
-            "Exit codes: 0 every required gate passed; 1 a required gate failed (each named with its reason); 2 usage.",
           ].join("\n"),
+          env: [...registryEnv, ...releaseLogEnv],
+          exitCodes: { 0: "every required gate passed", 1: "a required gate failed (each named with its reason)" },
           load: () => import("./ci_image_policy.ts").then((m) => m.imagePolicyCommand),
         },
         {
@@ -489,9 +538,30 @@ export const voxCommand: CommandSpec = {
             strict: { type: "boolean", description: "Fail on any invalid sidecar or when none exist" },
             json,
           },
+          exitCodes: { 1: "an invalid sidecar (with --strict: or none at all)" },
           load: () => import("./ci.ts").then((m) => m.pmProvenanceCommand),
         },
+        {
+          name: "command-compliance",
+          summary: "Check that the command registry, the README's command table, every --help and the shell completions agree with the command tables",
+          options: {
+            fix: { type: "boolean", description: "Regenerate contracts/cli/ (registry, completions) and the README's table first" },
+            json,
+          },
+          details: "Reads the checkout at or above the working directory (or VOX_REPO_ROOT). Each difference is named with its place, command and flag.",
+          env: reads("VOX_REPO_ROOT"),
+          exitCodes: { 0: "everything agrees (after --fix: was regenerated)", 1: "a difference found (each one named), or one --fix cannot repair" },
+          load: () => import("./ci_compliance.ts").then((m) => m.commandComplianceCommand),
+        },
       ],
+    },
+    {
+      name: "completions",
+      summary: "Print the shell completion script for vox and vox-bootstrap, generated from their command tables",
+      positionals: [{ name: "bash|zsh|fish|powershell", required: true }],
+      details: "bash: source <(vox completions bash); zsh: source <(vox completions zsh); fish: vox completions fish | source; PowerShell: vox completions powershell | Out-String | Invoke-Expression.",
+      exitCodes: { 2: "usage error (an unknown shell)" },
+      load: () => import("./completions.ts").then((m) => m.completionsCommand),
     },
   ],
 };

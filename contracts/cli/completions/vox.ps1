@@ -1,0 +1,89 @@
+# powershell completion for vox and vox-bootstrap, generated from their command tables by `vox completions powershell`; do not edit.
+# Load it with: vox completions powershell | Out-String | Invoke-Expression
+$voxCommands = @{
+    'vox' = @{ subs = @('policy', 'upgrade', 'mirror', 'lock', 'deploy', 'oci', 'microvm', 'self', 'ci', 'completions'); flags = @('--version', '-V', '--help', '-h'); takes = @() }
+    'vox policy' = @{ subs = @(); flags = @('--json', '--tag', '--help', '-h'); takes = @('--tag') }
+    'vox upgrade' = @{ subs = @(); flags = @('--check', '--apply', '--version', '--channel', '--allow-prerelease', '--allow-downgrade', '--force', '--provider', '--repo', '--base-url', '--github-api-url', '--source', '--repo-root', '--allow-dirty', '--from', '--rollback', '--trusted-key', '--mirror-key', '--json', '--help', '-h'); takes = @('--version', '--channel', '--provider', '--repo', '--base-url', '--github-api-url', '--source', '--repo-root', '--from', '--trusted-key', '--mirror-key') }
+    'vox mirror' = @{ subs = @('sync', 'verify'); flags = @('--help', '-h'); takes = @() }
+    'vox mirror sync' = @{ subs = @(); flags = @('--to', '--version', '--key', '--expires-days', '--provider', '--from-base-url', '--repo', '--github-api-url', '--trusted-key', '--mirror-key', '--json', '--help', '-h'); takes = @('--to', '--version', '--key', '--expires-days', '--provider', '--from-base-url', '--repo', '--github-api-url', '--trusted-key', '--mirror-key') }
+    'vox mirror verify' = @{ subs = @(); flags = @('--repo', '--trusted-key', '--mirror-key', '--json', '--help', '-h'); takes = @('--repo', '--trusted-key', '--mirror-key') }
+    'vox lock' = @{ subs = @(); flags = @('--project', '--insecure', '--json', '--help', '-h'); takes = @('--project') }
+    'vox deploy' = @{ subs = @('build', 'schema', 'validate', 'release', 'releases', 'rollback', 'emit', 'up', 'down', 'run', 'ps', 'logs', 'stop', 'rm'); flags = @('--help', '-h'); takes = @() }
+    'vox deploy build' = @{ subs = @(); flags = @('--platform', '--output', '--push', '--locked', '--frozen', '--project', '--insecure', '--json', '--help', '-h'); takes = @('--platform', '--output', '--push', '--project') }
+    'vox deploy schema' = @{ subs = @(); flags = @('--platform', '--help', '-h'); takes = @() }
+    'vox deploy validate' = @{ subs = @(); flags = @('--manifest', '--explain', '--project', '--json', '--help', '-h'); takes = @('--manifest', '--project') }
+    'vox deploy release' = @{ subs = @(); flags = @('--image', '--push', '--project', '--insecure', '--json', '--help', '-h'); takes = @('--image', '--push', '--project') }
+    'vox deploy releases' = @{ subs = @('verify', 'repair'); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
+    'vox deploy releases verify' = @{ subs = @(); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
+    'vox deploy releases repair' = @{ subs = @(); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
+    'vox deploy rollback' = @{ subs = @(); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
+    'vox deploy emit' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--out', '--strict', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--out', '--project') }
+    'vox deploy up' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--project') }
+    'vox deploy down' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--project') }
+    'vox deploy run' = @{ subs = @(); flags = @('--release', '--image', '--manifest-hash', '--name', '--publish-address', '--publish', '--policy', '--audit', '--project', '--insecure', '--json', '--help', '-h'); takes = @('--release', '--image', '--manifest-hash', '--name', '--publish-address', '--publish', '--policy', '--audit', '--project') }
+    'vox deploy ps' = @{ subs = @(); flags = @('--json', '--help', '-h'); takes = @() }
+    'vox deploy logs' = @{ subs = @(); flags = @('--name', '--follow', '-f', '--help', '-h'); takes = @('--name') }
+    'vox deploy stop' = @{ subs = @(); flags = @('--name', '--audit', '--json', '--help', '-h'); takes = @('--name', '--audit') }
+    'vox deploy rm' = @{ subs = @(); flags = @('--name', '--audit', '--json', '--help', '-h'); takes = @('--name', '--audit') }
+    'vox oci' = @{ subs = @('pull', 'unpack', 'materialize', 'verify', 'cache'); flags = @('--help', '-h'); takes = @() }
+    'vox oci pull' = @{ subs = @(); flags = @('--platform', '--scope', '--require-digest', '--audit', '--insecure', '--json', '--help', '-h'); takes = @('--platform', '--scope', '--audit') }
+    'vox oci unpack' = @{ subs = @(); flags = @('--platform', '--policy', '--scope', '--audit', '--insecure', '--json', '--help', '-h'); takes = @('--platform', '--policy', '--scope', '--audit') }
+    'vox oci materialize' = @{ subs = @(); flags = @('--format', '--output', '--size', '--platform', '--policy', '--scope', '--audit', '--insecure', '--json', '--help', '-h'); takes = @('--format', '--output', '--size', '--platform', '--policy', '--scope', '--audit') }
+    'vox oci verify' = @{ subs = @(); flags = @('--platform', '--scope', '--audit', '--json', '--help', '-h'); takes = @('--platform', '--scope', '--audit') }
+    'vox oci cache' = @{ subs = @('ls', 'verify', 'gc'); flags = @('--help', '-h'); takes = @() }
+    'vox oci cache ls' = @{ subs = @(); flags = @('--scope', '--json', '--help', '-h'); takes = @('--scope') }
+    'vox oci cache verify' = @{ subs = @(); flags = @('--scope', '--audit', '--json', '--help', '-h'); takes = @('--scope', '--audit') }
+    'vox oci cache gc' = @{ subs = @(); flags = @('--scope', '--audit', '--json', '--help', '-h'); takes = @('--scope', '--audit') }
+    'vox microvm' = @{ subs = @('run', 'initramfs'); flags = @('--help', '-h'); takes = @() }
+    'vox microvm run' = @{ subs = @(); flags = @('--manifest', '--project', '--platform', '--policy', '--scope', '--boot-timeout', '--audit', '--insecure', '--json', '--help', '-h'); takes = @('--manifest', '--project', '--platform', '--policy', '--scope', '--boot-timeout', '--audit') }
+    'vox microvm initramfs' = @{ subs = @(); flags = @('--output', '--help', '-h'); takes = @('--output') }
+    'vox self' = @{ subs = @('uninstall'); flags = @('--help', '-h'); takes = @() }
+    'vox self uninstall' = @{ subs = @(); flags = @('--install-dir', '--json', '--help', '-h'); takes = @('--install-dir') }
+    'vox ci' = @{ subs = @('release-build', 'checksums', 'sign', 'verify', 'image-policy', 'pm-provenance', 'command-compliance'); flags = @('--help', '-h'); takes = @() }
+    'vox ci release-build' = @{ subs = @(); flags = @('--target', '--version', '--out-dir', '--package', '--trusted-key', '--no-smoke', '--json', '--help', '-h'); takes = @('--target', '--version', '--out-dir', '--package', '--trusted-key') }
+    'vox ci checksums' = @{ subs = @(); flags = @('--json', '--help', '-h'); takes = @() }
+    'vox ci sign' = @{ subs = @(); flags = @('--key', '--tag', '--repo', '--help', '-h'); takes = @('--key', '--tag', '--repo') }
+    'vox ci verify' = @{ subs = @(); flags = @('--tag', '--repo', '--trusted-key', '--json', '--help', '-h'); takes = @('--tag', '--repo', '--trusted-key') }
+    'vox ci image-policy' = @{ subs = @(); flags = @('--project', '--insecure', '--json', '--help', '-h'); takes = @('--project') }
+    'vox ci pm-provenance' = @{ subs = @(); flags = @('--root', '--strict', '--json', '--help', '-h'); takes = @('--root') }
+    'vox ci command-compliance' = @{ subs = @(); flags = @('--fix', '--json', '--help', '-h'); takes = @() }
+    'vox completions' = @{ subs = @(); flags = @('--help', '-h'); takes = @() }
+    'vox-bootstrap' = @{ subs = @('plan'); flags = @('--install', '--version', '-V', '--install-dir', '--provider', '--base-url', '--repo', '--github-api-url', '--allow-prerelease', '--source-only', '--repo-root', '--no-fallback', '--no-modify-path', '--trusted-key', '--mirror-key', '--json', '--help', '-h'); takes = @('--version', '-V', '--install-dir', '--provider', '--base-url', '--repo', '--github-api-url', '--repo-root', '--trusted-key', '--mirror-key') }
+    'vox-bootstrap plan' = @{ subs = @(); flags = @('--version', '-V', '--install-dir', '--provider', '--base-url', '--repo', '--github-api-url', '--allow-prerelease', '--source-only', '--repo-root', '--no-fallback', '--no-modify-path', '--trusted-key', '--mirror-key', '--json', '--human', '--help', '-h'); takes = @('--version', '-V', '--install-dir', '--provider', '--base-url', '--repo', '--github-api-url', '--repo-root', '--trusted-key', '--mirror-key') }
+}
+$voxValues = @{
+    'vox upgrade --channel' = @('stable', 'next')
+    'vox upgrade --provider' = @('github', 'http')
+    'vox upgrade --source' = @('release', 'repo')
+    'vox mirror sync --provider' = @('github', 'http')
+    'vox deploy emit --target' = @('compose', 'kubernetes', 'quadlet', 'systemd', 'firecracker')
+    'vox deploy emit --release' = @('seq', 'latest')
+    'vox deploy up --target' = @('compose', 'kubernetes', 'podman')
+    'vox deploy up --release' = @('seq', 'latest')
+    'vox deploy down --target' = @('compose', 'kubernetes', 'podman')
+    'vox deploy down --release' = @('seq', 'latest')
+    'vox deploy run --release' = @('seq', 'latest')
+    'vox oci materialize --size' = @('auto', 'bytes')
+    'vox ci release-build --package' = @('vox', 'bootstrap', 'both')
+    'vox-bootstrap --provider' = @('github', 'http')
+    'vox-bootstrap plan --provider' = @('github', 'http')
+}
+Register-ArgumentCompleter -Native -CommandName vox, vox-bootstrap -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $tokens = @($commandAst.CommandElements | ForEach-Object { $_.ToString() })
+    $count = if ($wordToComplete -ne '') { $tokens.Count - 1 } else { $tokens.Count }
+    $cmd = [System.IO.Path]::GetFileNameWithoutExtension($tokens[0])
+    $skip = $false
+    for ($i = 1; $i -lt $count; $i++) {
+        $entry = $voxCommands[$cmd]
+        if ($skip) { $skip = $false; continue }
+        if ($entry.takes -ccontains $tokens[$i]) { $skip = $true; continue }
+        if ($entry.subs -ccontains $tokens[$i]) { $cmd = "$cmd $($tokens[$i])" }
+    }
+    $entry = $voxCommands[$cmd]
+    $prev = if ($count -gt 1) { $tokens[$count - 1] } else { '' }
+    if ($entry.takes -ccontains $prev) { $candidates = $voxValues["$cmd $prev"] }
+    elseif ($wordToComplete -like '-*') { $candidates = $entry.flags }
+    else { $candidates = $entry.subs }
+    $candidates | Where-Object { $_ -clike "$wordToComplete*" } | ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
+}
