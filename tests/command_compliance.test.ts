@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { parse } from "yaml";
 import { bun, copyCheckout, repoRoot, runVoxSource } from "./support/helpers.ts";
 
 test("vox ci command-compliance passes on this checkout: the committed registry, README, help and completions agree", () => {
@@ -81,4 +82,12 @@ test("vox completions rejects an unknown shell with exit 2 naming the supported 
   assert.equal(result.status, 2);
   assert.match(result.stderr, /Cannot print completions for 'tcsh': not a supported shell/);
   assert.match(result.stderr, /bash, zsh, fish, powershell/);
+});
+
+test("the CI workflow runs vox ci command-compliance on every push, before the test suite", () => {
+  const workflow = parse(readFileSync(join(repoRoot, ".github", "workflows", "ci.yml"), "utf8"));
+  const steps: Array<{ run?: string }> = workflow.jobs.test.steps;
+  const check = steps.findIndex((s) => /main\.ts ci command-compliance$/.test(s.run ?? ""));
+  assert.ok(check >= 0, "a step runs the check (without --fix: CI must fail, not repair)");
+  assert.ok(check < steps.findIndex((s) => /npm test/.test(s.run ?? "")));
 });
