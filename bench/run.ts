@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BUSYBOX_DEBS, busyboxBaseLayout } from "../tests/support/base_image.ts";
+import { BUSYBOX_DEBS, busyboxBaseLayout, pushBusyboxBase } from "../tests/support/base_image.ts";
 import { layoutWithLayer } from "../tests/support/big_layout.ts";
 import { startNginx } from "../tests/support/nginx.ts";
 import { writeLayout } from "../tests/support/hostile_layers.ts";
@@ -145,6 +145,71 @@ function benchMicrovm(vox: string): Row[] {
   return rows;
 }
 
+/**
+ * `vox deploy run` of a Release whose image is already in the cache, from the command to healthy (busybox httpd, an
+ * http check every 100 ms), against `runc run --detach` of the same bundle by hand (its own network namespace, no
+ * CNI, no check). Each vox run starts after `vox deploy rm`; one extra run's audit events split the vox time into
+ * pull-verify + unpack, configure + network + launch, and launch → healthy.
+ */
+async function benchRun(vox: string): Promise<Row[]> {
+  const registry = await startRegistry();
+  try {
+    pushBusyboxBase(registry.host);
+    const dir = join(work, "run-project");
+    mkdirSync(join(dir, "www"), { recursive: true });
+    writeFileSync(join(dir, "www", "index.html"), "bench\n");
+    writeFileSync(join(dir, "Vox.toml"), '[package]\nname = "bench"\nversion = "0.1.0"\nkind = "application"\n[deploy]\ntarget = "container"\nplatforms = ["linux/amd64"]\nbase = "docker.io/library/busybox:1.35"\n[[deploy.copy]]\nfrom = "www"\nto = "/www"\n');
+    writeFileSync(join(dir, "vox.platform.toml"), 'schema = "vox.platform/v1"\nname = "bench"\n[process]\nentrypoint = ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]\n[[ports]]\nport = 8080\nexposure = "public"\n[health]\nkind = "http"\nport = 8080\npath = "/index.html"\ninterval = "100ms"\ntimeout = "100ms"\nretries = 50\n');
+    const env: Record<string, string> = { VOX_REGISTRY_MIRRORS: `docker.io=http://${registry.host}`, VOX_CACHE_DIR: join(work, "run-cache"), VOX_STATE_DIR: join(work, "run-state"), VOX_DATA_DIR: join(work, "run-data"), DOCKER_CONFIG: join(work, "run-docker"), VOX_AUDIT_LOG: join(work, "run-audit.jsonl") };
+    const inDir = (args: string[]) => execFileSync(vox, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+    inDir(["deploy", "build", "--insecure", "--push", `${registry.host}/bench/run:1`]);
+    const digest = JSON.parse(readFileSync(join(dir, ".vox", "release.json"), "utf8")).image_digest as string;
+    inDir(["deploy", "release", "--insecure", "--image", `${registry.host}/bench/run@${digest}`]);
+    const port = 40_000 + (process.pid % 20_000);
+    const run = ["deploy", "run", "--release", "1", "--insecure", "--publish", `8080:${port}`];
+    // The first run pulls into the cache; the timed ones find the blobs there (re-verified on read).
+    inDir(run);
+    const instance = JSON.parse(inDir(["deploy", "ps", "--json"])).workloads[0].instance as string;
+    const bundle = join(work, "run-bundle");
+    rmSync(bundle, { recursive: true, force: true });
+    execFileSync("cp", ["-a", join(env.VOX_STATE_DIR!, "run", "instances", instance, "bundle"), bundle]);
+    const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+    config.linux.namespaces = config.linux.namespaces.map((ns: { type: string }) => (ns.type === "network" ? { type: "network" } : ns));
+    config.mounts = config.mounts.filter((m: { type: string }) => m.type !== "bind");
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(config));
+    rmSync(env.VOX_AUDIT_LOG!, { force: true });
+    inDir(["deploy", "rm", "--name", "bench"]);
+    inDir(run);
+    const events = readFileSync(env.VOX_AUDIT_LOG!, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { kind: string; time: string; outcome: string; detail?: { rootfs?: string } });
+    const at = (predicate: (e: (typeof events)[number]) => boolean) => Date.parse(events.find(predicate)!.time);
+    const first = Date.parse(events[0]!.time);
+    const unpacked = at((e) => e.kind === "materialize" && e.detail?.rootfs !== undefined);
+    const launched = at((e) => e.kind === "launch");
+    const healthy = at((e) => e.kind === "healthy");
+    const prefix = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
+    const runcRoot = join(work, "run-runc");
+    const rows = measure(
+      [
+        { group: "run", name: "vox deploy run → healthy (image cached: verify, unpack, config, netns + CNI, runc run, http check)", argv: [`cd ${dir} && ${prefix} ${vox} ${run.join(" ")} >/dev/null`], runs: 5, shell: true, prepare: `cd ${dir} && ${prefix} ${vox} deploy rm --name bench >/dev/null` },
+        // Detached, the container keeps whatever stdio runc had: pipes would hold hyperfine and GNU time open forever.
+        { group: "run", name: "runc run --detach of the same bundle by hand (own netns, no CNI, no check)", argv: [`runc --root ${runcRoot} run --detach --bundle ${bundle} bench-by-hand </dev/null >/dev/null 2>&1`], runs: 5, shell: true, prepare: `runc --root ${runcRoot} delete --force bench-by-hand 2>/dev/null; true` },
+      ],
+      2,
+    );
+    execFileSync("sh", ["-c", `runc --root ${runcRoot} delete --force bench-by-hand 2>/dev/null; true`]);
+    inDir(["deploy", "rm", "--name", "bench"]);
+    console.error("bench: run rows measured");
+    rows.push(
+      { group: "run", name: "of one vox run: first audit event → bundle unpacked (cache re-verify + unpack)", command: "audit log", medianMs: unpacked - first, runs: 1 },
+      { group: "run", name: "of one vox run: unpacked → launched (secrets/volumes, config.json, netns, CNI ADD, runc run)", command: "audit log", medianMs: launched - unpacked, runs: 1 },
+      { group: "run", name: "of one vox run: launched → healthy (first passing http check)", command: "audit log", medianMs: healthy - launched, runs: 1 },
+    );
+    return rows;
+  } finally {
+    await registry.stop();
+  }
+}
+
 /** `bench/run.ts --only=<group>`: build vox and run that group alone, printing its rows (results files untouched). */
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
 
@@ -229,6 +294,14 @@ if (only === "pull") {
   const rows = await benchPull(vox);
   console.log(rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB} | ${r.runs} |`).join("\n"));
   console.log(`cold: vox / skopeo = ${round(rows[0]!.medianMs / rows[1]!.medianMs)}x; warm: vox / skopeo = ${round(rows[2]!.medianMs / rows[3]!.medianMs)}x`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+
+if (only === "run") {
+  const rows = await benchRun(vox);
+  console.log(rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB ?? "-"} | ${r.runs} |`).join("\n"));
+  console.log(`vox deploy run / runc run = ${round(rows[0]!.medianMs / rows[1]!.medianMs)}x`);
   rmSync(work, { recursive: true, force: true });
   process.exit(0);
 }
@@ -318,6 +391,8 @@ const pushRows = await benchPushLayer();
 rows.push(...pushRows);
 
 rows.push(...benchMicrovm(vox));
+
+rows.push(...(await benchRun(vox)));
 
 const pullRows = await benchPull(vox);
 rows.push(...pullRows);
