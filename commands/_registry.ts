@@ -5,8 +5,9 @@ import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
 import { type Mirror, mirroredSource, parseMirrors } from "../deploy/mod.ts";
 import { parseReference } from "../oci/mod.ts";
 import { usageError } from "../errors/mod.ts";
-import type { Env } from "../io/mod.ts";
-import { createRegistryClient, dockerConfigCredentials, formatRegistryEvent, type RegistryClient, type Timeouts } from "../oci/remote/mod.ts";
+import { progressReporter } from "../download/mod.ts";
+import type { Env, Output } from "../io/mod.ts";
+import { createRegistryClient, dockerConfigCredentials, formatRegistryEvent, type RegistryClient, type RegistryEvent, type Timeouts } from "../oci/remote/mod.ts";
 import { networkFetch } from "./_network.ts";
 
 export type PackagingRegistry = RegistryClient & { readonly mirrors: ReadonlyMap<string, Mirror> };
@@ -22,19 +23,32 @@ export async function registryClient(args: ParsedArgs, context: CommandContext, 
   const mirrorsOf = (names: readonly string[]) => names.flatMap((name) => (mirrors.has(name) ? [mirrors.get(name)!.host] : []));
   const plainMirrors = [...mirrors.values()].filter((m) => m.plainHttp).map((m) => m.host);
   const insecure = [...plainMirrors, ...(args.flag("insecure") ? [...registries, ...mirrorsOf(registries)] : [])];
+  const transferred = transferProgress(context.out);
   const client = createRegistryClient({
     fetch: await networkFetch(context.env),
     credentials: dockerConfigCredentials({ env: context.env, spawner: context.spawner }),
     insecure,
     timeouts: registryTimeouts(context.env),
     userAgent: "vox",
-    // Retries, and above all Retry-After waits, would otherwise look like a hang.
+    // Retries, and above all Retry-After waits, would otherwise look like a hang; so would a long blob transfer.
     onEvent: (event) => {
+      if (event.kind === "transfer") return transferred(event);
       const line = formatRegistryEvent(event);
       if (line) context.out.stderr(`${line}\n`);
     },
   });
   return Object.assign(mirroredSource(client, mirrors), { mirrors });
+}
+
+/** One progress line per blob on a terminal (download/progress.ts), nothing at all when stderr is not one. */
+function transferProgress(out: Output): (event: Extract<RegistryEvent, { kind: "transfer" }>) => void {
+  const bars = new Map<string, ReturnType<typeof progressReporter>>();
+  return (event) => {
+    if (!out.interactive) return;
+    const key = `${event.direction} ${event.digest}`;
+    if (!bars.has(key)) bars.set(key, progressReporter(`${event.direction === "upload" ? "pushing" : "pulling"} ${event.digest.slice(0, 19)}`, out));
+    bars.get(key)?.(event.done, event.size);
+  };
 }
 
 /** `VOX_REGISTRY_IDLE_TIMEOUT_MS`: the longest silence tolerated mid-answer (slow links raise it, tests lower it). */

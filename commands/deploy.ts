@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
 import { ASSEMBLY_FORMAT, buildImage, type BuildResult, checkPlatformFile, noPlatformManifestError, platformProblemsError, pushBuild, resolveLock } from "../deploy/mod.ts";
+import { progressReporter } from "../download/mod.ts";
 import { usageError, VoxError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { formatReference, openLayout, parsePlatform, parseReference } from "../oci/mod.ts";
@@ -53,6 +54,7 @@ export const deployBuildCommand: Handler = async (args, context) => {
     hostname: hostname(),
     toolVersion: BUILD_VERSION,
     log: (line) => context.out.stderr(`${line}\n`),
+    ...withProgress(progressReporter("packing layers", context.out)),
   });
   const pushed = push && registry ? await pushBuild(registry, push, result, await openLayout(result.outputDir), project.manifest.deploy?.base) : undefined;
   await writeRelease(join(stateDir, "release.json"), result, pushed);
@@ -135,4 +137,9 @@ function parseOutput(text: string | undefined, where: { cwd: string; stateDir: s
   const match = /^oci:(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(text);
   if (!match) throw usageError("E_USAGE", `Cannot use --output ${text}: expected oci:<dir>[:<tag>]`, "For example --output oci:dist/image:1.0.0");
   return { dir: resolve(where.cwd, match[1]!), tag: match[2] ?? fallbackTag };
+}
+
+/** The progress seam only on a terminal: `progressReporter` gives none otherwise. */
+function withProgress(progress: ReturnType<typeof progressReporter>): { progress?: (done: number, total: number) => void } {
+  return progress ? { progress } : {};
 }

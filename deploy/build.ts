@@ -62,6 +62,8 @@ export interface BuildSeams {
   hostname: string;
   toolVersion: string;
   log: (line: string) => void;
+  /** Bytes of input files packed into layers so far, of all of them; called as each file is read. */
+  progress?: (done: number, total: number) => void;
 }
 
 export interface BuildResult {
@@ -110,7 +112,7 @@ export async function buildImage(project: Project, options: BuildOptions, seams:
   if (lock.base) await verifyLockedBase(lock.base, stores);
   const bases = await materializeBases(lock, platforms, stores);
   const created = rfc3339(options.sourceDateEpoch);
-  const layers = await buildInputLayers(inputs, options.sourceDateEpoch, { output, workers: compressionWorkers(seams.env.get("VOX_COMPRESSION_WORKERS")) });
+  const layers = await buildInputLayers(inputs, options.sourceDateEpoch, { output, workers: compressionWorkers(seams.env.get("VOX_COMPRESSION_WORKERS")), ...(seams.progress ? { progress: seams.progress } : {}) });
   const facts = await projectFacts(project, seams.spawner, baseReference);
   const images = [];
   for (const platform of platforms) {
@@ -210,11 +212,26 @@ async function materializeBases(lock: VoxLock, platforms: Platform[], stores: Ba
  * into the layer (never whole in memory) and must be the bytes hashed against the lock: `verifiedContent` fails the
  * layer, and nothing is named in the layout, if one changed in between.
  */
-async function buildInputLayers(inputs: InputSet[], mtime: number, target: { output: Layout; workers: number }): Promise<Map<InputSet, Layer>> {
+async function buildInputLayers(inputs: InputSet[], mtime: number, target: { output: Layout; workers: number; progress?: (done: number, total: number) => void }): Promise<Map<InputSet, Layer>> {
   const layers = new Map<InputSet, Layer>();
   const pool = new DeflatePool(target.workers);
+  const total = inputs.reduce((sum, input) => sum + input.files.reduce((n, file) => n + (file.type === "file" ? file.size : 0), 0), 0);
+  let done = 0;
+  const counted = (entry: LayerEntry): LayerEntry => {
+    const { progress } = target;
+    if (!progress || entry.read === undefined) return entry;
+    const read = entry.read;
+    return {
+      ...entry,
+      read: () => {
+        done += entry.size ?? 0;
+        progress(done, total);
+        return read();
+      },
+    };
+  };
   try {
-    for (const input of inputs) layers.set(input, await writeLayer(input.files.map(inputLayerEntry), { mtime, pool, blobs: target.output }));
+    for (const input of inputs) layers.set(input, await writeLayer(input.files.map((file) => counted(inputLayerEntry(file))), { mtime, pool, blobs: target.output }));
   } finally {
     await pool.close();
   }

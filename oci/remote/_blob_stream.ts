@@ -80,6 +80,7 @@ export async function streamBlob(session: Session, repo: Repository, descriptor:
                 throw new ConsumerFailure(error);
               }
               position += chunk.byteLength;
+              session.settings.onEvent({ kind: "transfer", direction: "download", digest: descriptor.digest, done: position, size: descriptor.size });
             }
           } catch (error) {
             void reader.cancel().catch(() => {});

@@ -22,7 +22,9 @@ export type RegistryEvent =
       retryAfter: boolean;
     }
   | { kind: "blob"; registry: string; repository: string; digest: string; outcome: "exists" | "mounted" | "uploaded"; upload?: "monolithic" | "chunked" }
-  | { kind: "manifest"; registry: string; repository: string; reference: string; digest: string };
+  | { kind: "manifest"; registry: string; repository: string; reference: string; digest: string }
+  /** Bytes of a blob moved so far (downloads after each chunk; uploads after each acknowledged request). */
+  | { kind: "transfer"; direction: "download" | "upload"; digest: string; done: number; size: number };
 
 /**
  * The line a command prints for an event, or undefined for the ones not worth a line (blob and manifest progress).

@@ -188,6 +188,7 @@ async function sendFrom(state: UploadState, upload: Upload, cursor: Cursor): Pro
       what: what(cursor.offset, end),
     });
     Object.assign(cursor, { location: uploadLocation(response, session.baseUrl(repo.registry)), offset: end });
+    session.settings.onEvent({ kind: "transfer", direction: "upload", digest: descriptor.digest, done: end, size });
   }
   // The closing PUT ?digest= carries what is left: the whole blob (monolithic), the rest after a resume, or nothing.
   const url = new URL(cursor.location);
@@ -202,6 +203,7 @@ async function sendFrom(state: UploadState, upload: Upload, cursor: Cursor): Pro
     ok: [201],
     what: cursor.offset < size ? what(cursor.offset, size) : `finish uploading blob ${descriptor.digest} to ${describe(repo)}`,
   });
+  session.settings.onEvent({ kind: "transfer", direction: "upload", digest: descriptor.digest, done: size, size });
 }
 
 /** A request cut off on the way: the registry may hold none, some or all of what it carried. */
