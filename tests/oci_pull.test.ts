@@ -163,7 +163,7 @@ describe("cache", () => {
     const path = join(w.cache, "blobs", "sha256", layer);
     chmodSync(path, 0o644);
     const bytes = readFileSync(path);
-    bytes[100] ^= 1;
+    bytes[100]! ^= 1;
     writeFileSync(path, bytes);
     const again = ok(await vox(["oci", "pull", "--insecure", "--json", multi], w.env));
     assert.match(again.stderr, new RegExp(`layer sha256:${layer} in the cache .* is unusable .*: evicted, fetched again`));
