@@ -1,14 +1,17 @@
 // Private to commands/: what `vox deploy emit|up|down` act on, resolved in one place: a Release from the log
-// (`--release <seq>|latest`, the default) or, for a build not yet released, a pinned `--image` with a manifest.
+// (`--release <seq>|latest`, the default), a pinned `--image` with a manifest, or (up|down) a published `--from` bundle.
 
 import { resolve } from "node:path";
 import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
 import { loadPlatformManifest } from "../deploy/platform_file.ts";
-import { isPinnedImage } from "../emit/mod.ts";
+import { isPinnedImage, readComposeBundle } from "../emit/mod.ts";
+import type { BundleDeployment } from "../engines/mod.ts";
 import { usageError, VoxError } from "../errors/mod.ts";
 import type { PlatformManifest } from "../platform/mod.ts";
+import { formatReference, parseReference } from "../oci/mod.ts";
 import { loadProject, type Project, projectStateDir } from "../pm/mod.ts";
 import { projectReleaseLog, readReleases, readStoredManifest, type ReleaseRecord, resolveRelease } from "../releases/mod.ts";
+import { registryClient } from "./_registry.ts";
 
 export interface ReleaseInput {
   /** `<repo>@sha256:<hex>`: descriptors and engines only ever see a digest. */
@@ -45,6 +48,24 @@ export async function releaseInput(args: ParsedArgs, context: CommandContext): P
   const paths = projectReleaseLog(await projectStateDir(project.root), context.env.get("VOX_RELEASE_LOG"), context.cwd);
   const release = resolveRelease(await readReleases(paths.dir, { log: paths.log }), parseWhich(which));
   return { image: release.image, manifest: await readStoredManifest(paths.dir, release.manifest_content_hash), project, release };
+}
+
+/**
+ * What `vox deploy up|down` run: with `--from <ref>`, the Compose bundle published there (`--target compose` only;
+ * its files as published, every image pinned), else `releaseInput`. The Compose project is named after the
+ * bundle's repository, so `down --from` finds what `up --from` made.
+ */
+export async function deployInput(args: ParsedArgs, context: CommandContext): Promise<ReleaseInput | BundleDeployment> {
+  const from = args.string("from");
+  if (from === undefined) return releaseInput(args, context);
+  const other = ["image", "release", "manifest"].find((name) => args.string(name) !== undefined);
+  if (other) throw usageError("E_USAGE", `Cannot use --from with --${other}: a bundle names its own images`, "Pass --from <ref> alone, or --image/--release");
+  if (args.string("target") !== "compose") throw usageError("E_USAGE", `Cannot run a Compose bundle with --target ${args.string("target") ?? "(none)"}`, "Use --target compose with --from");
+  const reference = parseReference(from);
+  const client = await registryClient(args, context, [from]);
+  const { digest, files } = await readComposeBundle(client, reference);
+  const name = reference.repository.split("/").at(-1)!.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
+  return { name, bundle: formatReference({ registry: reference.registry, repository: reference.repository, digest }), files };
 }
 
 function parseWhich(which: string | undefined): number | "latest" {

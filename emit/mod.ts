@@ -11,6 +11,7 @@ import { systemdFiles } from "./systemd.ts";
 
 export { EMIT_MAPPING, EMIT_TARGETS, type EmitTarget, type FieldMapping, HARDENING, renderMappingTable, type Rule } from "./mapping.ts";
 export { podmanRunArgs, PODMAN } from "./systemd.ts";
+export { COMPOSE_FILE_MEDIA_TYPE, COMPOSE_PROJECT_ARTIFACT_TYPE, type ComposeBundle, composeBundle, composeBundleProblems, pushComposeBundle, readComposeBundle } from "./compose_bundle.ts";
 
 export interface EmitInput {
   /** `repo@sha256:…`: descriptors pin the image by digest, never by tag. */

@@ -5,7 +5,7 @@ import type { Env, Spawner } from "../io/mod.ts";
 
 export { DETECTION_ORDER, detectEngine, type Engine } from "./detect.ts";
 export { loadIntoPodman } from "./load.ts";
-export { type Deployment, deployDown, deployUp, type DownResult, type UpResult } from "./run.ts";
+export { type BundleDeployment, type Deployment, deployDown, deployUp, type DownResult, type UpResult } from "./run.ts";
 
 export const UP_TARGETS = ["compose", "kubernetes", "podman"] as const;
 /** `podman` runs the systemd target's `podman run` command line, detached. */

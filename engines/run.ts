@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { emitDescriptors, podmanRunArgs } from "../emit/mod.ts";
+import { type EmittedFile, emitDescriptors, podmanRunArgs } from "../emit/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import { openLayout } from "../oci/layout.ts";
 import type { PlatformManifest } from "../platform/types.ts";
@@ -20,6 +20,15 @@ export interface Deployment {
   manifest: PlatformManifest;
   /** OCI layouts (the project's `.vox/oci`) searched when the engine does not have the image. */
   layouts: readonly string[];
+}
+
+/** A published Compose bundle (`vox deploy up --target compose --from <ref>`): its files, run as they are. */
+export interface BundleDeployment {
+  /** The Compose project name. */
+  name: string;
+  /** `registry/repository@sha256:…` of the bundle, for messages. */
+  bundle: string;
+  files: readonly EmittedFile[];
 }
 
 export interface UpResult {
@@ -41,9 +50,14 @@ export interface DownResult {
  * const { engine } = await deployUp("compose", { image, manifest, layouts: [".vox/oci"] }, deps);
  * ```
  */
-export async function deployUp(target: UpTarget, deployment: Deployment, deps: EngineDeps): Promise<UpResult> {
+export async function deployUp(target: UpTarget, deployment: Deployment | BundleDeployment, deps: EngineDeps): Promise<UpResult> {
   const engine = await detectEngine(target, deps);
   deps.log(`engine: ${engine.description}`);
+  // A bundle's images are pinned registry references: the engine pulls them.
+  if (isBundle(deployment)) {
+    await withFiles(deployment.files, (paths) => engineRun(composeArgv(engine, paths, deployment.name, ["up", "--detach"]), engine, deps));
+    return { engine, loadedFrom: undefined };
+  }
   const loadedFrom = await ensureImage(engine, deployment, deps);
   const { manifest, image } = deployment;
   if (target === "podman") {
@@ -52,7 +66,7 @@ export async function deployUp(target: UpTarget, deployment: Deployment, deps: E
     return { engine, loadedFrom };
   }
   await withDescriptors(target, deployment, async (file) => {
-    if (target === "compose") await engineRun([...engine.compose!, "--file", file, "--project-name", manifest.name, "up", "--detach"], engine, deps);
+    if (target === "compose") await engineRun(composeArgv(engine, [file], manifest.name, ["up", "--detach"]), engine, deps);
     else if (engine.kind === "kubectl") await engineRun(["kubectl", "apply", "--filename", file], engine, deps);
     else await engineRun(["podman", "kube", "play", "--replace", ...(await kubePublish(manifest, deps)), file], engine, deps);
   });
@@ -68,15 +82,19 @@ export async function deployUp(target: UpTarget, deployment: Deployment, deps: E
  * await deployDown("podman", { image, manifest, layouts: [] }, deps);
  * ```
  */
-export async function deployDown(target: UpTarget, deployment: Deployment, deps: EngineDeps): Promise<DownResult> {
+export async function deployDown(target: UpTarget, deployment: Deployment | BundleDeployment, deps: EngineDeps): Promise<DownResult> {
   const engine = await detectEngine(target, deps);
   deps.log(`engine: ${engine.description}`);
+  if (isBundle(deployment)) {
+    await withFiles(deployment.files, (paths) => engineRun(composeArgv(engine, paths, deployment.name, COMPOSE_DOWN), engine, deps));
+    return { engine };
+  }
   const { manifest } = deployment;
   if (target === "podman") {
     await engineRun(["podman", "rm", "--force", "--ignore", "--time=10", manifest.name], engine, deps);
   } else {
     await withDescriptors(target, deployment, async (file) => {
-      if (target === "compose") await engineRun([...engine.compose!, "--file", file, "--project-name", manifest.name, "down", "--volumes", "--remove-orphans"], engine, deps);
+      if (target === "compose") await engineRun(composeArgv(engine, [file], manifest.name, COMPOSE_DOWN), engine, deps);
       else if (engine.kind === "kubectl") await engineRun(["kubectl", "delete", "--filename", file, "--ignore-not-found", "--wait"], engine, deps);
       else await engineRun(["podman", "kube", "down", file], engine, deps);
     });
@@ -89,14 +107,29 @@ export async function deployDown(target: UpTarget, deployment: Deployment, deps:
 
 async function withDescriptors(target: "compose" | "kubernetes", deployment: Deployment, use: (file: string) => Promise<void>): Promise<void> {
   const { files } = emitDescriptors(target, { image: deployment.image, manifest: deployment.manifest });
+  // Each of these targets emits one file.
+  await withFiles(files, (paths) => use(paths[0]!));
+}
+
+/** The files written to a private directory for the engine's tool, removed afterwards. */
+async function withFiles(files: readonly EmittedFile[], use: (paths: string[]) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "vox-up-"));
   try {
     for (const file of files) await writeFile(join(dir, file.path), file.content, { mode: 0o600 });
-    // Each of these targets emits one file.
-    await use(join(dir, files[0]!.path));
+    await use(files.map((file) => join(dir, file.path)));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const COMPOSE_DOWN = ["down", "--volumes", "--remove-orphans"];
+
+function composeArgv(engine: Engine, files: readonly string[], project: string, action: readonly string[]): string[] {
+  return [...engine.compose!, ...files.flatMap((file) => ["--file", file]), "--project-name", project, ...action];
+}
+
+function isBundle(deployment: Deployment | BundleDeployment): deployment is BundleDeployment {
+  return "files" in deployment;
 }
 
 /** The image in the engine's store, else loaded there from the first layout that holds its digest. */
