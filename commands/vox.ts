@@ -28,6 +28,8 @@ const engineOptions = {
   release: { type: "string", valueName: "<seq|latest>", description: "The Release to run", defaultText: "latest" },
   image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "Run this pinned image and the manifest instead of a Release (a local build is localhost/<package>@<digest>)" },
   manifest: { type: "string", valueName: "<file>", description: "With --image: the platform manifest", defaultText: "the project's ([deploy] manifest, else vox.platform.toml)" },
+  from: { type: "string", valueName: "<registry/repository>[:<tag>|@sha256:<hex>]", description: "With --target compose: run the Compose bundle published there (vox deploy emit --push, docker compose publish)" },
+  insecure: { type: "boolean", description: "With --from: talk plain HTTP to the bundle's registry" },
   project,
   json,
 } as const;
@@ -233,6 +235,8 @@ export const voxCommand: CommandSpec = {
             image: { type: "string", valueName: "<ref>@sha256:<hex>", description: "Emit for this pinned image and the manifest instead of a Release" },
             manifest: { type: "string", valueName: "<file>", description: "With --image: the platform manifest", defaultText: "the project's" },
             out: { type: "string", valueName: "<dir>", description: "Write the files there (only files vox wrote and nobody edited are replaced)", defaultText: "print them" },
+            push: { type: "string", valueName: "<registry/repository:tag>", description: "With --target compose: also publish the Compose file there as an OCI artifact, as docker compose publish does" },
+            insecure: { type: "boolean", description: "Talk plain HTTP to the --push registry" },
             strict: { type: "boolean", description: "Fail (exit 1) if any field is not expressible by the target" },
             project,
             json,
