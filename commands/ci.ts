@@ -8,7 +8,7 @@ import { ExitCode, usageError, VoxError } from "../errors/mod.ts";
 import { formatPublicKey } from "../integrity/mod.ts";
 import { checkProvenanceDir } from "../pm/mod.ts";
 import { detectHostTarget, findCheckout, findTarget, PACKAGES, type Package, parseTag, RELEASE_SOURCE, type Target, TARGETS } from "../policy/mod.ts";
-import { checkoutVersion, loadTrustedKeys, readPublicKeyFile, releaseBuild, type ReleaseBuildReport, resolveBun, resolveSourceDateEpoch, signReleaseFile, verifyReleaseDir, writeReleaseChecksums } from "../release/mod.ts";
+import { type AttestationReport, attestArchives, checkoutVersion, loadTrustedKeys, readAttestation, readPublicKeyFile, releaseBuild, type ReleaseBuildReport, releaseWorkflowIdentity, resolveBun, resolveSourceDateEpoch, signReleaseFile, verifyReleaseDir, writeReleaseChecksums } from "../release/mod.ts";
 
 /** `vox ci release-build` */
 export const releaseBuildCommand: Handler = async (args, context) => {
@@ -112,14 +112,32 @@ export const verifyCommand: Handler = async (args, context) => {
   const dir = resolve(context.cwd, args.positionals[0]!);
   const trustedKeys = await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f)));
   const result = await verifyReleaseDir(dir, { scope: { repo: args.string("repo") ?? RELEASE_SOURCE.repo, tag }, trustedKeys });
+  const attestation = await attestationReport(args.list("attestation").map((f) => resolve(context.cwd, f)), result.files, releaseWorkflowIdentity(result.repo, tag));
+  const ok = result.ok && (attestation?.ok ?? true);
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    context.out.stdout(`${JSON.stringify({ ...result, ok, ...(attestation ? { attestation } : {}) }, null, 2)}\n`);
   } else {
     const lines = [`signature: ok (key ${result.keyId}, ${result.repo} ${result.tag})`, ...result.files.map((f) => `${f.status === "ok" ? "ok  " : "FAIL"}  ${f.basename}: ${f.detail}`)];
+    if (attestation) lines.push(...renderAttestation(attestation));
     context.out.stdout(`${lines.join("\n")}\n`);
   }
-  return result.ok ? ExitCode.ok : ExitCode.failure;
+  return ok ? ExitCode.ok : ExitCode.failure;
 };
+
+/** `--attestation`: each archive must be named, with its sha256, by a bundle from the release workflow at this tag. */
+async function attestationReport(files: readonly string[], verified: ReadonlyArray<{ basename: string; sha256: string }>, identity: string): Promise<AttestationReport | undefined> {
+  if (files.length === 0) return undefined;
+  const bundles = await Promise.all(files.map((file) => readAttestation(file, identity)));
+  return attestArchives(verified.filter((f) => /\.(tar\.gz|zip)$/.test(f.basename)), bundles, identity);
+}
+
+function renderAttestation(report: AttestationReport): string[] {
+  return [
+    ...report.bundles.map((b) => `${b.problems.length === 0 ? "ok  " : "FAIL"}  attestation ${b.file}: ${b.problems.length === 0 ? `signed by ${b.identity}, ${b.subjects.length} subject(s)` : b.problems.join("; ")}`),
+    ...report.archives.map((a) => `${a.status === "ok" ? "ok  " : "FAIL"}  ${a.basename}: ${a.detail}`),
+    `attestations ${report.scope}`,
+  ];
+}
 
 /** `vox ci pm-provenance [--strict] [--root <dir>]` */
 export const pmProvenanceCommand: Handler = async (args, context) => {

@@ -18,9 +18,9 @@ function __vox_command
         case 'vox deploy releases verify'; set -g __vox_subs ; set -g __vox_flags --project --json --help -h; set -g __vox_takes --project
         case 'vox deploy releases repair'; set -g __vox_subs ; set -g __vox_flags --project --json --help -h; set -g __vox_takes --project
         case 'vox deploy rollback'; set -g __vox_subs ; set -g __vox_flags --project --json --help -h; set -g __vox_takes --project
-        case 'vox deploy emit'; set -g __vox_subs ; set -g __vox_flags --target --release --image --manifest --out --strict --project --json --help -h; set -g __vox_takes --target --release --image --manifest --out --project
-        case 'vox deploy up'; set -g __vox_subs ; set -g __vox_flags --target --release --image --manifest --project --json --help -h; set -g __vox_takes --target --release --image --manifest --project
-        case 'vox deploy down'; set -g __vox_subs ; set -g __vox_flags --target --release --image --manifest --project --json --help -h; set -g __vox_takes --target --release --image --manifest --project
+        case 'vox deploy emit'; set -g __vox_subs ; set -g __vox_flags --target --release --image --manifest --out --push --insecure --strict --project --json --help -h; set -g __vox_takes --target --release --image --manifest --out --push --project
+        case 'vox deploy up'; set -g __vox_subs ; set -g __vox_flags --target --release --image --manifest --from --insecure --project --json --help -h; set -g __vox_takes --target --release --image --manifest --from --project
+        case 'vox deploy down'; set -g __vox_subs ; set -g __vox_flags --target --release --image --manifest --from --insecure --project --json --help -h; set -g __vox_takes --target --release --image --manifest --from --project
         case 'vox deploy run'; set -g __vox_subs ; set -g __vox_flags --release --image --manifest-hash --name --publish-address --publish --policy --audit --project --insecure --json --help -h; set -g __vox_takes --release --image --manifest-hash --name --publish-address --publish --policy --audit --project
         case 'vox deploy ps'; set -g __vox_subs ; set -g __vox_flags --json --help -h; set -g __vox_takes 
         case 'vox deploy logs'; set -g __vox_subs ; set -g __vox_flags --name --follow -f --help -h; set -g __vox_takes --name
@@ -44,7 +44,7 @@ function __vox_command
         case 'vox ci release-build'; set -g __vox_subs ; set -g __vox_flags --target --version --out-dir --package --trusted-key --no-smoke --json --help -h; set -g __vox_takes --target --version --out-dir --package --trusted-key
         case 'vox ci checksums'; set -g __vox_subs ; set -g __vox_flags --json --help -h; set -g __vox_takes 
         case 'vox ci sign'; set -g __vox_subs ; set -g __vox_flags --key --tag --repo --help -h; set -g __vox_takes --key --tag --repo
-        case 'vox ci verify'; set -g __vox_subs ; set -g __vox_flags --tag --repo --trusted-key --json --help -h; set -g __vox_takes --tag --repo --trusted-key
+        case 'vox ci verify'; set -g __vox_subs ; set -g __vox_flags --tag --repo --trusted-key --attestation --json --help -h; set -g __vox_takes --tag --repo --trusted-key --attestation
         case 'vox ci image-policy'; set -g __vox_subs ; set -g __vox_flags --project --insecure --json --help -h; set -g __vox_takes --project
         case 'vox ci pm-provenance'; set -g __vox_subs ; set -g __vox_flags --root --strict --json --help -h; set -g __vox_takes --root
         case 'vox ci command-compliance'; set -g __vox_subs ; set -g __vox_flags --fix --json --help -h; set -g __vox_takes 

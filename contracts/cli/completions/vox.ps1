@@ -17,9 +17,9 @@ $voxCommands = @{
     'vox deploy releases verify' = @{ subs = @(); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
     'vox deploy releases repair' = @{ subs = @(); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
     'vox deploy rollback' = @{ subs = @(); flags = @('--project', '--json', '--help', '-h'); takes = @('--project') }
-    'vox deploy emit' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--out', '--strict', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--out', '--project') }
-    'vox deploy up' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--project') }
-    'vox deploy down' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--project') }
+    'vox deploy emit' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--out', '--push', '--insecure', '--strict', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--out', '--push', '--project') }
+    'vox deploy up' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--from', '--insecure', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--from', '--project') }
+    'vox deploy down' = @{ subs = @(); flags = @('--target', '--release', '--image', '--manifest', '--from', '--insecure', '--project', '--json', '--help', '-h'); takes = @('--target', '--release', '--image', '--manifest', '--from', '--project') }
     'vox deploy run' = @{ subs = @(); flags = @('--release', '--image', '--manifest-hash', '--name', '--publish-address', '--publish', '--policy', '--audit', '--project', '--insecure', '--json', '--help', '-h'); takes = @('--release', '--image', '--manifest-hash', '--name', '--publish-address', '--publish', '--policy', '--audit', '--project') }
     'vox deploy ps' = @{ subs = @(); flags = @('--json', '--help', '-h'); takes = @() }
     'vox deploy logs' = @{ subs = @(); flags = @('--name', '--follow', '-f', '--help', '-h'); takes = @('--name') }
@@ -43,7 +43,7 @@ $voxCommands = @{
     'vox ci release-build' = @{ subs = @(); flags = @('--target', '--version', '--out-dir', '--package', '--trusted-key', '--no-smoke', '--json', '--help', '-h'); takes = @('--target', '--version', '--out-dir', '--package', '--trusted-key') }
     'vox ci checksums' = @{ subs = @(); flags = @('--json', '--help', '-h'); takes = @() }
     'vox ci sign' = @{ subs = @(); flags = @('--key', '--tag', '--repo', '--help', '-h'); takes = @('--key', '--tag', '--repo') }
-    'vox ci verify' = @{ subs = @(); flags = @('--tag', '--repo', '--trusted-key', '--json', '--help', '-h'); takes = @('--tag', '--repo', '--trusted-key') }
+    'vox ci verify' = @{ subs = @(); flags = @('--tag', '--repo', '--trusted-key', '--attestation', '--json', '--help', '-h'); takes = @('--tag', '--repo', '--trusted-key', '--attestation') }
     'vox ci image-policy' = @{ subs = @(); flags = @('--project', '--insecure', '--json', '--help', '-h'); takes = @('--project') }
     'vox ci pm-provenance' = @{ subs = @(); flags = @('--root', '--strict', '--json', '--help', '-h'); takes = @('--root') }
     'vox ci command-compliance' = @{ subs = @(); flags = @('--fix', '--json', '--help', '-h'); takes = @() }
