@@ -37,7 +37,7 @@ export const deployEmitCommand: Handler = async (args, context) => {
     const report = { schema: "vox.emit/1", target, image: input.image, release: release?.seq ?? null, files: written ? files.map((f) => f.path) : files, not_expressible: notExpressible, ...(written ? { out: resolve(context.cwd, out!), removed: written.removed } : {}), ...(pushed ? { pushed } : {}) };
     context.out.stdout(`${JSON.stringify(report)}\n`);
   } else if (pushed) {
-    context.out.stdout(`${written ? `${written.written.map((p) => `wrote ${p}`).join("\n")}\n` : ""}pushed ${pushed.reference} (${pushed.artifactType})\n`);
+    context.out.stdout(`${written ? `${written.written.map((p) => `wrote ${p}`).join("\n")}\n` : ""}pushed ${pushed.reference} (${pushed.artifact_type})\n`);
   } else if (written) {
     context.out.stdout(`${written.written.map((p) => `wrote ${p}`).join("\n")}\n`);
   } else {
@@ -55,9 +55,9 @@ function bundleOf(file: EmittedFile, context: CommandContext): ComposeBundle {
   return composeBundle(file, { created, publisher: `vox ${BUILD_VERSION}` });
 }
 
-async function publishBundle(target: string, bundle: ComposeBundle, args: ParsedArgs, context: CommandContext): Promise<{ reference: string; digest: string; artifactType: string }> {
+async function publishBundle(target: string, bundle: ComposeBundle, args: ParsedArgs, context: CommandContext): Promise<{ reference: string; digest: string; artifact_type: string }> {
   const reference = parseReference(target);
   const client = await registryClient(args, context, [target]);
   const digest = await pushComposeBundle(client, reference, bundle);
-  return { reference: formatReference({ ...reference, digest }), digest, artifactType: COMPOSE_PROJECT_ARTIFACT_TYPE };
+  return { reference: formatReference({ ...reference, digest }), digest, artifact_type: COMPOSE_PROJECT_ARTIFACT_TYPE };
 }

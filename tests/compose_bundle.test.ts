@@ -56,7 +56,8 @@ test("emit --push publishes Docker's compose-publish artifact: skopeo reads the 
   const bundle = `${registry.host}/bundles/webtest:1`;
   const result = await vox(["deploy", "emit", "--target", "compose", "--image", image, "--insecure", "--json", "--push", bundle]);
   assert.equal(result.status, 0, result.stderr);
-  const { pushed } = JSON.parse(result.stdout) as { pushed: { reference: string; digest: string; artifactType: string } };
+  const { pushed } = JSON.parse(result.stdout) as { pushed: { reference: string; digest: string; artifact_type: string } };
+  assert.equal(pushed.artifact_type, "application/vnd.docker.compose.project");
   assert.equal(pushed.reference, `${bundle}@${pushed.digest}`);
 
   const raw = skopeoRaw(bundle);
