@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { VoxError } from "../errors/mod.ts";
 import type { Clock } from "../io/mod.ts";
+import { snakeKeys } from "../cli/json.ts";
 
 export type AuditKind = "resolve" | "fetch" | "cache-hit" | "verify" | "materialize" | "refuse" | "delete" | "launch" | "healthy" | "unhealthy" | "stop";
 export type AuditOutcome = "ok" | "refused" | "evicted" | "error";
@@ -56,11 +57,12 @@ export function fileAuditSink(path: string, clock: Clock): AuditSink {
 }
 
 /** Keeps events in memory (with their time), for tests and for commands that report what happened. */
-export function memoryAuditSink(clock: Clock): AuditSink & { events: Array<AuditEvent & { time: string }> } {
-  const events: Array<AuditEvent & { time: string }> = [];
+export function memoryAuditSink(clock: Clock): AuditSink & { events: Array<AuditEvent & { schema: "vox.audit/1"; time: string }> } {
+  const events: Array<AuditEvent & { schema: "vox.audit/1"; time: string }> = [];
   return { events, record: async (event) => void events.push(auditLine(event, clock)) };
 }
 
-function auditLine(event: AuditEvent, clock: Clock): AuditEvent & { time: string } {
-  return { time: clock.now().toISOString(), ...event };
+function auditLine(event: AuditEvent, clock: Clock): AuditEvent & { schema: "vox.audit/1"; time: string } {
+  // Details come from many callers in their TypeScript names; the log follows the one JSON convention.
+  return { schema: "vox.audit/1", time: clock.now().toISOString(), ...event, ...(event.detail ? { detail: snakeKeys(event.detail) as Record<string, unknown> } : {}) };
 }

@@ -19,8 +19,8 @@ test("fileAuditSink() appends one JSON line per event with its time, to a file o
   const lines = readFileSync(path, "utf8").split("\n");
   assert.equal(lines.at(-1), "");
   assert.deepEqual(lines.slice(0, -1).map((l) => JSON.parse(l)), [
-    { time: "2026-01-02T03:04:05.000Z", kind: "resolve", scope: "app", reference: "r.example/app:1", digest: "sha256:aa", outcome: "ok", detail: { mutable: true } },
-    { time: "2026-01-02T03:04:05.000Z", kind: "refuse", scope: null, reference: "x", digest: null, outcome: "refused" },
+    { schema: "vox.audit/1", time: "2026-01-02T03:04:05.000Z", kind: "resolve", scope: "app", reference: "r.example/app:1", digest: "sha256:aa", outcome: "ok", detail: { mutable: true } },
+    { schema: "vox.audit/1", time: "2026-01-02T03:04:05.000Z", kind: "refuse", scope: null, reference: "x", digest: null, outcome: "refused" },
   ]);
   assert.equal(statSync(path).mode & 0o777, 0o600);
   await assert.rejects(fileAuditSink(join(dir, "missing", "audit.jsonl"), clock).record({ kind: "fetch", scope: null, reference: null, digest: null, outcome: "ok" }), (e: Error & { code?: string }) => e.code === "E_AUDIT");
@@ -57,5 +57,5 @@ test("fileAuditSink() lines from concurrent processes never interleave, however 
 test("memoryAuditSink() keeps events with their time", async () => {
   const sink = memoryAuditSink(clock);
   await sink.record({ kind: "delete", scope: "s", reference: null, digest: "sha256:bb", outcome: "ok" });
-  assert.deepEqual(sink.events, [{ time: "2026-01-02T03:04:05.000Z", kind: "delete", scope: "s", reference: null, digest: "sha256:bb", outcome: "ok" }]);
+  assert.deepEqual(sink.events, [{ schema: "vox.audit/1", time: "2026-01-02T03:04:05.000Z", kind: "delete", scope: "s", reference: null, digest: "sha256:bb", outcome: "ok" }]);
 });

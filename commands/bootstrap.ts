@@ -13,6 +13,7 @@ import { assetName, detectHostTarget, executableName, namedCheckout, RELEASE_SOU
 import type { ReleaseProvider } from "../providers/mod.ts";
 import { indexSerialGuard } from "../upgrade/mod.ts";
 import { networkSeams } from "./_network.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** `vox-bootstrap [--install …] [--help]`; `command` is the table it was loaded from, for help. */
 export function bootstrapRootCommand(command: CommandSpec): Handler {
@@ -65,7 +66,7 @@ async function resolveOptions(args: ParsedArgs, context: CommandContext): Promis
 async function runInstall(args: ParsedArgs, context: CommandContext): Promise<number> {
   const { options, deps } = await resolveOptions(args, context);
   const report = await install(options, deps);
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify(report)}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.install/1", report));
   else {
     context.out.stdout(`installed vox ${report.version} (${report.triple}, ${report.source}) at ${report.path}\n`);
     if (report.profileEdits.length > 0) context.out.stderr(`added ${options.installDir} to PATH in ${report.profileEdits.join(", ")}; open a new shell or run: export PATH="${options.installDir}:$PATH"\n`);
@@ -102,6 +103,6 @@ export const planCommand: Handler = async (args, context) => {
     const lines = [`vox-bootstrap plan for ${plan.triple} → ${plan.target}`, `release: ${plan.tag ?? "(source only)"} from ${options.provider.kind} ${provider.baseUrl}`, ...plan.steps.map((s, i) => `${i + 1}. ${s}`), `fallback: ${plan.fallback ? (plan.fallback.checkout ? `build the same version from ${plan.fallback.checkout} if this platform has no binary or the network is down` : "none (no checkout named with --repo-root or VOX_REPO_ROOT)") : "disabled"}`];
     context.out.stdout(`${lines.join("\n")}\n`);
   } else {
-    context.out.stdout(`${JSON.stringify(plan, null, 2)}\n`);
+    context.out.stdout(renderJson("vox.install-plan/1", plan, { indent: 2 }));
   }
 };

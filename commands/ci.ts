@@ -9,6 +9,7 @@ import { formatPublicKey } from "../integrity/mod.ts";
 import { checkProvenanceDir } from "../pm/mod.ts";
 import { detectHostTarget, findCheckout, findTarget, PACKAGES, type Package, parseTag, RELEASE_SOURCE, type Target, TARGETS } from "../policy/mod.ts";
 import { type AttestationReport, attestArchives, checkoutVersion, loadTrustedKeys, readAttestation, readPublicKeyFile, releaseBuild, type ReleaseBuildReport, releaseWorkflowIdentity, resolveBun, resolveSourceDateEpoch, signReleaseFile, verifyReleaseDir, writeReleaseChecksums } from "../release/mod.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** `vox ci release-build` */
 export const releaseBuildCommand: Handler = async (args, context) => {
@@ -33,7 +34,7 @@ export const releaseBuildCommand: Handler = async (args, context) => {
     },
     { spawner: context.spawner, bun: await resolveBun(root, context.env), log: (line) => context.out.stderr(`${line}\n`) },
   );
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(report, null, 2)}\n` : renderBuildReport(report));
+  context.out.stdout(args.flag("json") ? renderJson("vox.release-build/1", report, { indent: 2 }) : renderBuildReport(report));
   return report.smoke.some((s) => s.status === "failed") ? ExitCode.failure : ExitCode.ok;
 };
 
@@ -83,7 +84,7 @@ export const checksumsCommand: Handler = async (args, context) => {
     throw new VoxError("E_CHECKSUMS_DIR", `Cannot write checksums for ${dir}: ${error.code ?? error.message}`, { hint: "Pass a directory that holds release archives.", exitCode: 2 });
   });
   if (entries.length === 0) throw new VoxError("E_CHECKSUMS_EMPTY", `Cannot write checksums for ${dir}: it holds no release archives`, { hint: "Archives are named vox-<tag>-<triple>.tar.gz|zip (see vox policy)." });
-  context.out.stdout(args.flag("json") ? `${JSON.stringify({ file: join(dir, RELEASE_SOURCE.checksumsName), entries }, null, 2)}\n` : entries.map((e) => `${e.sha256}  ${e.basename}\n`).join(""));
+  context.out.stdout(args.flag("json") ? renderJson("vox.checksums/1", { file: join(dir, RELEASE_SOURCE.checksumsName), entries }, { indent: 2 }) : entries.map((e) => `${e.sha256}  ${e.basename}\n`).join(""));
 };
 
 /** `vox ci sign --key <file> --tag <tag> [--repo owner/repo] <file>` */
@@ -115,7 +116,7 @@ export const verifyCommand: Handler = async (args, context) => {
   const attestation = await attestationReport(args.list("attestation").map((f) => resolve(context.cwd, f)), result.files, releaseWorkflowIdentity(result.repo, tag));
   const ok = result.ok && (attestation?.ok ?? true);
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ ...result, ok, ...(attestation ? { attestation } : {}) }, null, 2)}\n`);
+    context.out.stdout(renderJson("vox.release-verify/1", { ...result, ok, ...(attestation ? { attestation } : {}) }, { indent: 2 }));
   } else {
     const lines = [`signature: ok (key ${result.keyId}, ${result.repo} ${result.tag})`, ...result.files.map((f) => `${f.status === "ok" ? "ok  " : "FAIL"}  ${f.basename}: ${f.detail}`)];
     if (attestation) lines.push(...renderAttestation(attestation));
@@ -146,7 +147,7 @@ export const pmProvenanceCommand: Handler = async (args, context) => {
   const strict = args.flag("strict");
   const failed = strict && (!report.found || report.files.length === 0 || invalid.length > 0);
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ ...report, strict, ok: !failed }, null, 2)}\n`);
+    context.out.stdout(renderJson("vox.pm-provenance-check/1", { ...report, strict, ok: !failed }, { indent: 2 }));
   } else {
     const lines = report.found ? [] : [`no provenance directory at ${report.dir}`];
     if (report.found && report.files.length === 0) lines.push(`no sidecars in ${report.dir}`);

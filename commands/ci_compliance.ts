@@ -13,6 +13,7 @@ import { errorMessage, ExitCode } from "../errors/mod.ts";
 import { bufferOutput, fixedClock, mapEnv, writeFileAtomic } from "../io/mod.ts";
 import { ENV_VARS, findCheckout } from "../policy/mod.ts";
 import { COMMAND_ROOTS } from "./_command_roots.ts";
+import { renderJson } from "../cli/json.ts";
 
 const README = "README.md";
 
@@ -86,7 +87,7 @@ export const commandComplianceCommand: Handler = async (args, context) => {
   const fixed = args.flag("fix") ? await fixCompliance(COMMAND_ROOTS, root) : [];
   const problems = await complianceProblems(COMMAND_ROOTS, root);
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ schema: "vox.command-compliance/1", ok: problems.length === 0, root, fixed, problems })}\n`);
+    context.out.stdout(renderJson("vox.command-compliance/1", { ok: problems.length === 0, root, fixed, problems }));
   } else {
     for (const path of fixed) context.out.stderr(`regenerated ${path}\n`);
     for (const { place, problem } of problems) context.out.stderr(`${place}: ${problem}\n`);

@@ -2,6 +2,7 @@
 // or registry) and the project (Vox.toml, vox.lock, the Release log); the gates themselves are pure, in gates/.
 
 import { join, resolve } from "node:path";
+import { renderJson } from "../cli/json.ts";
 import type { CommandContext, Handler, ParsedArgs } from "../cli/mod.ts";
 import { ASSEMBLY_FORMAT } from "../deploy/mod.ts";
 import { ExitCode } from "../errors/mod.ts";
@@ -19,7 +20,7 @@ export const imagePolicyCommand: Handler = async (args, context) => {
   const projectDir = args.string("project");
   const project = projectDir === undefined ? undefined : await projectEvidence(resolve(context.cwd, projectDir), image, context);
   const report = evaluateImagePolicy(image, project);
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(report, null, 2)}\n` : renderPolicyReport(report));
+  context.out.stdout(args.flag("json") ? renderJson("vox.image-policy/1", report, { indent: 2 }) : renderPolicyReport(report));
   return report.ok ? ExitCode.ok : ExitCode.failure;
 };
 

@@ -15,6 +15,7 @@ import { collectInputs, loadProject, projectStateDir, voxManifestJsonSchema, wri
 import { parseSourceDateEpoch } from "../release/mod.ts";
 import { cacheDir } from "./_pull.ts";
 import { registryClient } from "./_registry.ts";
+import { renderJson } from "../cli/json.ts";
 
 export const lockCommand: Handler = async (args, context) => {
   const project = await loadProject(resolve(context.cwd, args.string("project") ?? "."));
@@ -23,7 +24,7 @@ export const lockCommand: Handler = async (args, context) => {
   const registry = await registryClient(args, context, [project.manifest.deploy?.base]);
   const lock = await resolveLock(project, inputs, platforms, { registry, toolVersion: BUILD_VERSION });
   await writeLock(project.lockPath, lock);
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify({ lock: project.lockPath, ...lock })}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.lock-result/1", { lock: project.lockPath, ...lock }));
   else {
     const base = lock.base ? `base ${lock.base.reference} → ${lock.base.digest}\n${lock.base.platforms.map((p) => `  ${p.platform}: ${p.digest}`).join("\n")}\n` : "base scratch\n";
     context.out.stdout(`${base}${lock.inputs.map((i) => `input ${i.from} → ${i.to}: ${i.files} files, ${i.hash}`).join("\n")}\nwrote ${project.lockPath}\n`);
@@ -82,7 +83,7 @@ export const deployValidateCommand: Handler = async (args, context) => {
     const result = validation.ok
       ? { ok: true, path, content_hash: validation.contentHash, manifest: validation.manifest, ...(explain ? { defaults: validation.defaults } : {}) }
       : { ok: false, path, problems: validation.problems };
-    context.out.stdout(`${JSON.stringify(result)}\n`);
+    context.out.stdout(renderJson("vox.validate/1", result));
     return validation.ok ? 0 : 1;
   }
   if (!validation.ok) throw platformProblemsError(source, validation.problems);
@@ -103,7 +104,7 @@ function report(args: ParsedArgs, context: CommandContext, result: BuildResult, 
   const release = { image_digest: result.indexDigest, manifest_content_hash: result.manifestContentHash };
   if (args.flag("json")) {
     const { referrers: _documents, index: _index, ...rest } = result;
-    context.out.stdout(`${JSON.stringify({ ...rest, assembly: ASSEMBLY_FORMAT, release, ...(pushed ? { pushed } : {}) })}\n`);
+    context.out.stdout(renderJson("vox.build/1", { ...rest, assembly: ASSEMBLY_FORMAT, release, ...(pushed ? { pushed } : {}) }));
     return;
   }
   const lines = [
@@ -127,7 +128,7 @@ async function writeRelease(path: string, result: BuildResult, pushed: { referen
     image: pushed?.reference ?? `oci:${result.outputDir}:${result.tag}@${result.indexDigest}`,
     platforms: result.platforms,
   };
-  await writeFileAtomic(path, `${JSON.stringify(release, null, 2)}\n`);
+  await writeFileAtomic(path, renderJson("vox.release/1", release, { indent: 2 }));
 }
 
 /** `oci:<dir>[:<tag>]`; the default is `.vox/oci` in the project, named after the package version. */

@@ -10,6 +10,7 @@ import { usageError, VoxError } from "../errors/mod.ts";
 import { formatReference, parseReference } from "../oci/mod.ts";
 import { releaseInput } from "./_release_input.ts";
 import { registryClient } from "./_registry.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** `vox deploy emit --target compose|kubernetes|quadlet|systemd [--release <seq>|latest | --image <ref>@sha256:… [--manifest FILE]] [--out DIR] [--push <ref>] [--strict] [--json]` */
 export const deployEmitCommand: Handler = async (args, context) => {
@@ -34,8 +35,8 @@ export const deployEmitCommand: Handler = async (args, context) => {
   const written = out ? await writeEmitted(resolve(context.cwd, out), files) : undefined;
   const pushed = bundle && (await publishBundle(push!, bundle, args, context));
   if (args.flag("json")) {
-    const report = { schema: "vox.emit/1", target, image: input.image, release: release?.seq ?? null, files: written ? files.map((f) => f.path) : files, not_expressible: notExpressible, ...(written ? { out: resolve(context.cwd, out!), removed: written.removed } : {}), ...(pushed ? { pushed } : {}) };
-    context.out.stdout(`${JSON.stringify(report)}\n`);
+    const report = { target, image: input.image, release: release?.seq ?? null, files: written ? files.map((f) => f.path) : files, not_expressible: notExpressible, ...(written ? { out: resolve(context.cwd, out!), removed: written.removed } : {}), ...(pushed ? { pushed } : {}) };
+    context.out.stdout(renderJson("vox.emit/1", report));
   } else if (pushed) {
     context.out.stdout(`${written ? `${written.written.map((p) => `wrote ${p}`).join("\n")}\n` : ""}pushed ${pushed.reference} (${pushed.artifact_type})\n`);
   } else if (written) {

@@ -7,6 +7,7 @@ import { type BundleDeployment, type Deployment, deployDown, deployUp, type Engi
 import { usageError } from "../errors/mod.ts";
 import { type Project, STATE_DIR } from "../pm/mod.ts";
 import { deployInput } from "./_release_input.ts";
+import { renderJson } from "../cli/json.ts";
 
 export const deployUpCommand: Handler = async (args, context) => {
   const { target, deployment } = await resolveDeployment(args, context);
@@ -47,7 +48,7 @@ function layoutsOf(project: Project | undefined): string[] {
 function report(args: ParsedArgs, context: CommandContext, result: { action: "up" | "down"; target: UpTarget; engine: Engine; image: string; name: string; bundle?: string; loaded_from?: string | null }): void {
   const { engine, ...rest } = result;
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ ...rest, engine: { kind: engine.kind, version: engine.version, description: engine.description } })}\n`);
+    context.out.stdout(renderJson(`vox.deploy-${result.action}/1`, { ...rest, engine: { kind: engine.kind, version: engine.version, description: engine.description } }));
     return;
   }
   const what = result.action === "up" ? `${result.name} is up` : `${result.name} is down (containers, pods, networks and volumes removed)`;

@@ -35,6 +35,7 @@ import {
 } from "../run/mod.ts";
 import { auditSink, pullDeps } from "./_pull.ts";
 import { registryClient } from "./_registry.ts";
+import { renderJson } from "../cli/json.ts";
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -63,14 +64,14 @@ export const deployRunCommand: Handler = async (args, context) => {
   const publishAddress = args.string("publish-address");
   const hostPorts = parsePublish(args.list("publish"));
   const report = await runRelease({ ...resolved, ...(name ? { name: checkName(name) } : {}), ...(publishAddress ? { publishAddress } : {}), hostPorts }, deps);
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(report)}\n` : `${describeRun(report)}\n`);
+  context.out.stdout(args.flag("json") ? renderJson("vox.run/1", report) : `${describeRun(report)}\n`);
 };
 
 /** `vox deploy ps [--json]` */
 export const deployPsCommand: Handler = async (args, context) => {
   const paths = runPaths(stateDir(context));
   const rows = await workloadStatus({ paths, runc: new RuncDriver(context.spawner, paths.runcRoot) });
-  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify({ workloads: rows })}\n`);
+  if (args.flag("json")) return void context.out.stdout(renderJson("vox.workloads/1", { workloads: rows }));
   if (rows.length === 0) return void context.out.stdout("no workloads run on this host\n");
   const lines = rows.map((r) =>
     [
@@ -108,7 +109,7 @@ export const deployStopCommand: Handler = async (args, context) => {
   const name = await workloadName(args, context);
   const stopped = await stopWorkload(name, await runDeps(args, context, inert));
   const report = { workload: name, instance: stopped?.id ?? null, state: "stopped" };
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(report)}\n` : `stopped ${name}${stopped ? ` (${stopped.id}); its bundle and volumes are kept: vox deploy run starts it again, vox deploy rm removes it` : ": it had no instance"}\n`);
+  context.out.stdout(args.flag("json") ? renderJson("vox.stop/1", report) : `stopped ${name}${stopped ? ` (${stopped.id}); its bundle and volumes are kept: vox deploy run starts it again, vox deploy rm removes it` : ": it had no instance"}\n`);
 };
 
 /** `vox deploy rm [--name NAME]` */
@@ -116,7 +117,7 @@ export const deployRmCommand: Handler = async (args, context) => {
   const name = await workloadName(args, context);
   const removed = await removeWorkloadRun(name, await runDeps(args, context, inert));
   const report = { workload: name, instance: removed?.id ?? null, state: "removed" };
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(report)}\n` : `removed ${name}${removed ? ` (${removed.id}: bundle and ephemeral volumes)` : ""}; the image cache and persistent volumes are kept\n`);
+  context.out.stdout(args.flag("json") ? renderJson("vox.rm/1", report) : `removed ${name}${removed ? ` (${removed.id}: bundle and ephemeral volumes)` : ""}; the image cache and persistent volumes are kept\n`);
 };
 
 /** stop and rm never pull, unpack or pause. */

@@ -16,6 +16,7 @@ import { DEFAULT_UNPACK_POLICY, parseUnpackPolicy, type UnpackPolicy } from "../
 import type { PlatformManifest } from "../platform/mod.ts";
 import { findProjectRoot, loadProject } from "../pm/mod.ts";
 import { auditSink, cacheDir, pullDeps } from "./_pull.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** `vox oci materialize <source> --format ext4 --output FILE [--size auto|<bytes>] [--policy FILE]` */
 export const ociMaterializeCommand: Handler = async (args, context) => {
@@ -29,7 +30,7 @@ export const ociMaterializeCommand: Handler = async (args, context) => {
   const image = await pull(source, args, context, audit);
   const result = await materializeExt4(image, resolve(context.cwd, output), { policy: await policyOf(args, context), audit, size, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, spawner: context.spawner });
   const summary = { reference: image.reference, manifestDigest: image.manifestDigest, output: result.output, sha256: `sha256:${result.sha256}`, bytes: result.bytes, blocks: result.layout.blocks, inodes: result.layout.inodes, uuid: result.layout.uuid, epoch: result.layout.epoch };
-  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify(summary)}\n`);
+  if (args.flag("json")) return void context.out.stdout(renderJson("vox.materialize/1", summary));
   context.out.stdout(`materialized ${image.reference} (${image.manifestDigest}) as ext4: ${result.output}\nsha256:${result.sha256} (${result.bytes} bytes, ${result.layout.inodes} inodes, uuid ${result.layout.uuid})\n`);
 };
 
@@ -61,7 +62,7 @@ export const microvmRunCommand: Handler = async (args, context) => {
     },
   );
   const report = { reference: image.reference, manifestDigest: image.manifestDigest, disk: disk.output, sha256: `sha256:${disk.sha256}`, vcpus: shape.vcpus, memMib: shape.memMib, status: result.status, bootMs: Math.round(result.bootMs) };
-  if (args.flag("json")) context.out.stderr(`${JSON.stringify(report)}\n`);
+  if (args.flag("json")) context.out.stderr(renderJson("vox.microvm-run/1", report));
   else context.out.stderr(`microvm: ${image.reference} exited with status ${result.status} (booted to the entrypoint in ${(result.bootMs / 1000).toFixed(1)} s; ${shape.vcpus} vCPU, ${shape.memMib} MiB)\n`);
   return result.status;
 };

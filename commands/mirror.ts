@@ -9,6 +9,7 @@ import { RELEASE_SOURCE } from "../policy/mod.ts";
 import { MAX_INDEX_LIFETIME_DAYS } from "../providers/mod.ts";
 import { loadMirrorKeys, loadTrustedKeys, readSecretKeyFile } from "../release/mod.ts";
 import { networkSeams } from "./_network.ts";
+import { renderJson } from "../cli/json.ts";
 
 export const mirrorSyncCommand: Handler = async (args, context) => {
   const to = args.string("to");
@@ -25,7 +26,7 @@ export const mirrorSyncCommand: Handler = async (args, context) => {
     { to: resolve(context.cwd, to), tags, repo: network.settings.repo, provider: network.provider, trustedKeys: network.trustedKeys, indexKey, expiresInDays, log: (line) => context.out.stderr(`${line}\n`) },
     { fetch: network.fetch, sleep: network.sleep, clock: context.clock },
   );
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify(report)}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.mirror-sync/1", report));
   else context.out.stdout(`${report.synced.map((s) => `${s.tag}: ${s.skipped ? "up to date" : `${s.files} files`}`).join("\n")}\nindex serial ${report.index.serial}, latest ${report.index.latest ?? "none"}, expires ${report.index.expires}\n`);
 };
 
@@ -34,7 +35,7 @@ export const mirrorVerifyCommand: Handler = async (args, context) => {
   const trustedKeys = await loadTrustedKeys(args.list("trusted-key").map((f) => resolve(context.cwd, f)));
   const mirrorKeys = await loadMirrorKeys(args.list("mirror-key").map((f) => resolve(context.cwd, f)), context.env);
   const result = await verifyMirror(dir, { repo: args.string("repo") ?? RELEASE_SOURCE.repo, trustedKeys, mirrorKeys, clock: context.clock });
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify(result)}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.mirror-verify/1", result));
   else {
     const lines = [`index: serial ${result.index.serial}, latest ${result.index.latest ?? "none"}, expires ${result.index.expires}`];
     for (const release of result.releases) lines.push(`${release.ok ? "ok  " : "FAIL"}  ${release.tag} (key ${release.keyId})`, ...release.files.filter((f) => f.status !== "ok").map((f) => `        ${f.basename}: ${f.detail}`));

@@ -10,6 +10,7 @@ import { formatPlatform, parseReference } from "../oci/mod.ts";
 import { gcCache, listCache, parseLayoutSource, type PulledImage, pullImage, verifyCache, verifySource } from "../oci/pull/mod.ts";
 import { DEFAULT_UNPACK_POLICY, parseUnpackPolicy, type UnpackCheckpoint, unpackImage } from "../oci/unpack/mod.ts";
 import { auditSink, cacheDir, pullDeps } from "./_pull.ts";
+import { renderJson } from "../cli/json.ts";
 
 export const ociPullCommand: Handler = async (args, context) => {
   const source = positional(args, "reference");
@@ -31,7 +32,7 @@ export const ociPullCommand: Handler = async (args, context) => {
   if (image.mutable) context.out.stderr(`note: ${source} names a tag, which can be moved; it resolved to ${image.resolvedDigest}. Pin it as ${pinned}\n`);
   if (args.flag("json")) {
     const { layers, ...rest } = image;
-    context.out.stdout(`${JSON.stringify({ ...rest, pinned, cache: image.scope === null ? null : cacheDir(context), fetched, reused, layers: layers.map(({ open: _open, ...layer }) => layer) })}\n`);
+    context.out.stdout(renderJson("vox.pull/1", { ...rest, pinned, cache: image.scope === null ? null : cacheDir(context), fetched, reused, layers: layers.map(({ open: _open, ...layer }) => layer) }));
     return;
   }
   context.out.stdout(`${report(image, pinned, { fetched, reused, cache: cacheDir(context) })}\n`);
@@ -59,7 +60,7 @@ export const ociUnpackCommand: Handler = async (args, context) => {
     },
   });
   const summary = { reference: image.reference, resolvedDigest: image.resolvedDigest, manifestDigest: image.manifestDigest, platform: image.platform, scope: image.scope, ...result };
-  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify(summary)}\n`);
+  if (args.flag("json")) return void context.out.stdout(renderJson("vox.unpack/1", summary));
   context.out.stdout(`unpacked ${image.reference} (${image.manifestDigest}, ${formatPlatform(image.platform)}) into ${result.rootfs}: ${result.entries} entries, ${mib(result.bytes)} MiB\nconfig ${result.config}\n`);
 };
 
@@ -72,13 +73,13 @@ async function readPolicy(path: string): Promise<string> {
 export const ociVerifyCommand: Handler = async (args, context) => {
   const source = positional(args, "source");
   const images = await verifySource(source, { ...(args.string("platform") ? { platform: args.string("platform")! } : {}), ...(args.string("scope") ? { scope: args.string("scope")! } : {}) }, { cacheDir: cacheDir(context), audit: auditSink(args, context), warn: (line) => context.out.stderr(`${line}\n`) });
-  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify({ source, images })}\n`);
+  if (args.flag("json")) return void context.out.stdout(renderJson("vox.image-verify/1", { source, images }));
   context.out.stdout(`${images.map((i) => `ok ${formatPlatform(i.platform)} ${i.manifestDigest} (${i.layers} layers; sizes, digests and diff_ids verified)`).join("\n")}\n`);
 };
 
 export const ociCacheLsCommand: Handler = async (args, context) => {
   const listing = await listCache(cacheDir(context), scopeOption(args));
-  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify(listing)}\n`);
+  if (args.flag("json")) return void context.out.stdout(renderJson("vox.cache/1", listing));
   const lines = [
     `cache ${listing.dir}: ${listing.blobs.count} blobs, ${mib(listing.blobs.bytes)} MiB, ${listing.blobs.unreferenced} referenced by no scope`,
     ...listing.scopes.flatMap((scope) => [`scope ${scope.name}`, ...scope.images.map((i) => `  ${i.reference} → ${i.digest}${i.manifests.length > 0 && !i.manifests.includes(i.digest) ? ` (${i.manifests.length} platform${i.manifests.length === 1 ? "" : "s"} pulled)` : ""}`)]),
@@ -88,14 +89,14 @@ export const ociCacheLsCommand: Handler = async (args, context) => {
 
 export const ociCacheVerifyCommand: Handler = async (args, context) => {
   const result = await verifyCache(cacheDir(context), scopeOption(args), { audit: auditSink(args, context), warn: (line) => context.out.stderr(`${line}\n`) });
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify(result)}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.cache-verify/1", result));
   else context.out.stdout(`${result.problems.length === 0 ? "ok" : "problems"}: ${result.blobs} blobs and ${result.images} images checked${result.problems.map((p) => `\n  - ${p}`).join("")}\n`);
   return result.problems.length === 0 ? 0 : 1;
 };
 
 export const ociCacheGcCommand: Handler = async (args, context) => {
   const result = await gcCache(cacheDir(context), scopeOption(args), { audit: auditSink(args, context), clock: context.clock });
-  if (args.flag("json")) return void context.out.stdout(`${JSON.stringify(result)}\n`);
+  if (args.flag("json")) return void context.out.stdout(renderJson("vox.cache-gc/1", result));
   const freed = result.removed.reduce((sum, b) => sum + b.size, 0);
   context.out.stdout(`removed ${result.removed.length} blobs (${mib(freed)} MiB) and ${result.leftovers.length} leftovers of interrupted pulls; kept ${result.kept}\n`);
 };

@@ -3,13 +3,14 @@
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { Handler } from "../cli/mod.ts";
 import { describePolicy, detectHostTarget, type PolicyDescription, tagOf } from "../policy/mod.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** `vox policy [--json] [--tag <tag>]` */
 export const policyCommand: Handler = async (args, context) => {
   const tag = args.string("tag") ?? tagOf(BUILD_VERSION);
   const host = await detectHostTarget(context.execPath).catch(() => undefined);
   const policy = describePolicy({ tag, hostTriple: host?.triple, mirrorBaseUrl: context.env.get("VOX_UPGRADE_BASE_URL") });
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(policy, null, 2)}\n` : renderPolicy(policy));
+  context.out.stdout(args.flag("json") ? renderJson(policy.schema, policy, { indent: 2 }) : renderPolicy(policy));
 };
 
 function renderPolicy(policy: PolicyDescription): string {

@@ -27,6 +27,7 @@ import {
   storedManifestPath,
 } from "../releases/mod.ts";
 import { registryClient } from "./_registry.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** `vox deploy release [--image <ref>@sha256:…] [--push <registry/repository>] [--json]` */
 export const deployReleaseCommand: Handler = async (args, context) => {
@@ -51,7 +52,7 @@ export const deployReleaseCommand: Handler = async (args, context) => {
     },
   );
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ log: paths.log, release: record, manifest: storedManifestPath(paths.dir, record.manifest_content_hash), ...(pushed ? { pushed } : {}) })}\n`);
+    context.out.stdout(renderJson("vox.release-recorded/1", { log: paths.log, release: record, manifest: storedManifestPath(paths.dir, record.manifest_content_hash), ...(pushed ? { pushed } : {}) }));
     return;
   }
   context.out.stdout(`${[...describeRecord(record, paths), ...(pushed ? [describePush(pushed)] : [])].join("\n")}\n`);
@@ -62,7 +63,7 @@ export const deployReleasesCommand: Handler = async (args, context) => {
   const paths = await resolveLogPaths(args, context);
   const records = await readReleases(paths.dir, { log: paths.log });
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ log: paths.log, releases: records })}\n`);
+    context.out.stdout(renderJson("vox.releases/1", { log: paths.log, releases: records }));
     return;
   }
   if (records.length === 0) {
@@ -78,7 +79,7 @@ export const deployReleasesVerifyCommand: Handler = async (args, context) => {
   const paths = await resolveLogPaths(args, context);
   const { records, problems, head } = await inspectLog(paths);
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ log: paths.log, ok: problems.length === 0, records: records.length, head: head ?? null, problems })}\n`);
+    context.out.stdout(renderJson("vox.releases-verify/1", { log: paths.log, ok: problems.length === 0, records: records.length, head: head ?? null, problems }));
     return problems.length === 0 ? 0 : 1;
   }
   if (problems.length > 0) throw verifyFailure(paths, problems);
@@ -90,7 +91,7 @@ export const deployReleasesRepairCommand: Handler = async (args, context) => {
   const paths = await resolveLogPaths(args, context);
   const repaired = await repairTornTail(paths);
   const report = repaired ? { log: paths.log, repaired: true, ...repaired } : { log: paths.log, repaired: false };
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify(report)}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.releases-repair/1", report));
   else context.out.stdout(repaired ? `removed ${repaired.removed} bytes of a cut-short last line at byte ${repaired.offset} of ${paths.log}; kept in ${repaired.savedTo}\n` : `nothing to repair in ${paths.log}\n`);
 };
 
@@ -101,7 +102,7 @@ export const deployRollbackCommand: Handler = async (args, context) => {
   const paths = await resolveLogPaths(args, context);
   const { record, target } = await rollbackRelease(paths, text === undefined ? undefined : Number(text), { clock: context.clock, toolVersion: BUILD_VERSION });
   if (args.flag("json")) {
-    context.out.stdout(`${JSON.stringify({ log: paths.log, release: record, rolled_back_to: target })}\n`);
+    context.out.stdout(renderJson("vox.rollback/1", { log: paths.log, release: record, rolled_back_to: target }));
     return;
   }
   context.out.stdout(`${describeRecord(record, paths).join("\n")}\n`);

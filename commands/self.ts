@@ -5,10 +5,11 @@ import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { uninstall } from "../bootstrap/mod.ts";
 import type { Handler } from "../cli/mod.ts";
+import { renderJson } from "../cli/json.ts";
 
 export const uninstallCommand: Handler = async (args, context) => {
   const dir = resolve(context.cwd, args.string("install-dir") ?? dirname(context.execPath));
   const report = await uninstall(dir, { home: context.env.get("HOME") ?? homedir() });
-  if (args.flag("json")) context.out.stdout(`${JSON.stringify(report)}\n`);
+  if (args.flag("json")) context.out.stdout(renderJson("vox.uninstall/1", report));
   else context.out.stdout(`removed ${report.removed.join(", ")}${report.profileEdits.length ? `; PATH block removed from ${report.profileEdits.join(", ")}` : ""}\n`);
 };

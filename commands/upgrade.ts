@@ -14,6 +14,7 @@ import { RATE_LIMITED_EXIT_CODE } from "../providers/mod.ts";
 import { isVerificationFailure } from "../release/mod.ts";
 import { type Checkpoint, indexSerialGuard, upgrade, type UpgradeReport } from "../upgrade/mod.ts";
 import { networkSeams } from "./_network.ts";
+import { renderJson } from "../cli/json.ts";
 
 /** Exit codes per outcome (also in `vox upgrade --help` and the README). */
 const UPGRADE_EXIT_CODES = {
@@ -102,11 +103,11 @@ export const upgradeCommand: Handler = async (args, context) => {
   } catch (error) {
     const status = failureStatus(error);
     if (!status) throw error;
-    if (args.flag("json")) context.out.stdout(`${JSON.stringify({ status, current: BUILD_VERSION, code: (error as VoxError).code, message: errorMessage(error) })}\n`);
+    if (args.flag("json")) context.out.stdout(renderJson("vox.upgrade/1", { status, current: BUILD_VERSION, code: (error as VoxError).code, message: errorMessage(error) }));
     context.out.stderr(`${formatError(error, env.get("VOX_DEBUG") === "1")}\n`);
     return UPGRADE_EXIT_CODES[status];
   }
-  context.out.stdout(args.flag("json") ? `${JSON.stringify(report)}\n` : `${describe(report)}\n`);
+  context.out.stdout(args.flag("json") ? renderJson("vox.upgrade/1", report) : `${describe(report)}\n`);
   return UPGRADE_EXIT_CODES[report.status];
 };
 

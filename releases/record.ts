@@ -4,6 +4,8 @@ import { canonicalJson, isDigest, sha256Digest } from "../oci/mod.ts";
 
 /** One line of the release log: the tuple `(image_digest, manifest_content_hash)` plus metadata, hash-chained. */
 export interface ReleaseRecord {
+  /** The record format; records written before it existed have none, and verify as they were written. */
+  schema?: typeof RECORD_SCHEMA;
   /** 1 for the first record, then one more per line: a gap or a repeat means a record was removed or moved. */
   seq: number;
   /** The image index (or single-platform manifest) digest. */
@@ -25,8 +27,11 @@ export interface ReleaseRecord {
   hash: string;
 }
 
-/** What a new record says; seq, previous_hash and hash come from the log it is appended to. */
-export type ReleaseFields = Omit<ReleaseRecord, "seq" | "previous_hash" | "hash">;
+/** Every record written now names its format (README: machine-readable output). */
+export const RECORD_SCHEMA = "vox.release-record/1" as const;
+
+/** What a new record says; schema, seq, previous_hash and hash come from the log it is appended to. */
+export type ReleaseFields = Omit<ReleaseRecord, "schema" | "seq" | "previous_hash" | "hash">;
 
 /** The last record a log has acknowledged (written beside the log after each append): truncation below it is detected. */
 export interface LogHead {
@@ -45,6 +50,7 @@ export interface ChainProblem {
 
 const digest = z.string().refine(isDigest, "must be sha256:<64 lowercase hex>");
 const RecordSchema = z.strictObject({
+  schema: z.literal(RECORD_SCHEMA).optional(),
   seq: z.int().positive(),
   image_digest: digest,
   manifest_content_hash: digest,
@@ -81,7 +87,7 @@ export function recordHash(record: Omit<ReleaseRecord, "hash">): string {
  * ```
  */
 export function sealRecord(fields: ReleaseFields, previous: ReleaseRecord | undefined): ReleaseRecord {
-  const unsealed = { seq: (previous?.seq ?? 0) + 1, ...fields, previous_hash: previous?.hash ?? null };
+  const unsealed = { schema: RECORD_SCHEMA, seq: (previous?.seq ?? 0) + 1, ...fields, previous_hash: previous?.hash ?? null };
   return { ...unsealed, hash: recordHash(unsealed) };
 }
 
@@ -94,8 +100,8 @@ export function sealRecord(fields: ReleaseFields, previous: ReleaseRecord | unde
  * ```
  */
 export function recordLine(record: ReleaseRecord): string {
-  const { seq, image_digest, manifest_content_hash, image, created, tool_version, source_revision, rollback_of, previous_hash, hash } = record;
-  return `${JSON.stringify({ seq, image_digest, manifest_content_hash, image, created, tool_version, source_revision, rollback_of, previous_hash, hash })}\n`;
+  const { schema, seq, image_digest, manifest_content_hash, image, created, tool_version, source_revision, rollback_of, previous_hash, hash } = record;
+  return `${JSON.stringify({ schema, seq, image_digest, manifest_content_hash, image, created, tool_version, source_revision, rollback_of, previous_hash, hash })}\n`;
 }
 
 /**

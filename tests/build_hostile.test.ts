@@ -69,7 +69,7 @@ function project(name: string, edit: (toml: string) => string = (t) => t): strin
   return dir;
 }
 
-function json(stdout: string): { indexDigest: string; platforms: Array<{ platform: string; manifest: string }> } {
+function json(stdout: string): { index_digest: string; platforms: Array<{ platform: string; manifest: string }> } {
   return JSON.parse(stdout);
 }
 
@@ -243,9 +243,9 @@ test('from = "." leaves out .git, .vox, earlier output and the `exclude` list, a
   for (let i = 0; i < 2; i++) {
     const again = await vox(["deploy", "build", "--locked", "--json", "--output", `oci:${output}`], dir);
     assert.equal(again.status, 0, again.stderr);
-    assert.equal(json(again.stdout).indexDigest, json(first.stdout).indexDigest);
+    assert.equal(json(again.stdout).index_digest, json(first.stdout).index_digest);
   }
-  const names = lastLayerNames(output, json(first.stdout).indexDigest);
+  const names = lastLayerNames(output, json(first.stdout).index_digest);
   assert.ok(names.includes("src/Vox.toml") && names.includes("src/app/bin/hello"), names.join(" "));
   for (const name of names) assert.doesNotMatch(name, /^src\/(\.git|\.vox|image|tmp|debug\.log)(\/|$)/);
   assert.doesNotMatch(sh(["sh", "-c", `for f in ${join(output, "blobs", "sha256")}/*; do gzip -dcf "$f"; done`]), /SECRETTOKEN/);
@@ -317,7 +317,7 @@ test("a 2000-level deep tree packs, with every level in the layer", async (t) =>
   sh(["sh", "-c", 'i=0; while [ $i -lt 2000 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; echo bottom > f'], { cwd: dir });
   const built = await vox(["deploy", "build", "--json"], dir);
   assert.equal(built.status, 0, built.stderr);
-  const names = lastLayerNames(join(dir, ".vox", "oci"), json(built.stdout).indexDigest);
+  const names = lastLayerNames(join(dir, ".vox", "oci"), json(built.stdout).index_digest);
   assert.equal(names.filter((n) => n.endsWith("/")).length, 2000);
   assert.ok(names.includes(`app/${"d/".repeat(1999)}f`));
 });

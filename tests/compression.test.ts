@@ -103,7 +103,7 @@ test("the image digest is the same from Bun, Node, Deno and the compiled vox wit
   for (const [label, runner, workers] of runs) {
     const built = vox(runner, ["deploy", "build", "--locked", "--json", "--output", `oci:${join(dir, `out-${label}-${workers}`)}:x`], dir, { VOX_COMPRESSION_WORKERS: workers });
     assert.equal(built.status, 0, `${label} with ${workers} workers: ${built.stderr}`);
-    digests.set(`${label} with ${workers} workers`, JSON.parse(built.stdout).indexDigest);
+    digests.set(`${label} with ${workers} workers`, JSON.parse(built.stdout).index_digest);
   }
   assert.equal(new Set(digests.values()).size, 1, JSON.stringify(Object.fromEntries(digests), null, 2));
 

@@ -114,7 +114,7 @@ describe("vox-bootstrap --install from a static mirror (nginx)", () => {
     assert.equal(result.status, 0, result.stderr);
     const plan = JSON.parse(result.stdout);
     assert.equal(plan.triple, TRIPLE);
-    assert.equal(plan.installDir, installDir);
+    assert.equal(plan.install_dir, installDir);
     assert.deepEqual(plan.downloads, [`${base}/download/v0.1.0/checksums.txt`, `${base}/download/v0.1.0/checksums.txt.minisig`, `${base}/download/v0.1.0/vox-v0.1.0-${TRIPLE}.tar.gz`]);
     assert.deepEqual(snapshot(dir), before);
   });

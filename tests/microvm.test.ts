@@ -84,7 +84,7 @@ test("materialize: the same image from two caches, unpacked at different times, 
 
   const events = readFileSync(audit, "utf8").trim().split("\n").map((line) => JSON.parse(line));
   const done = events.filter((e) => e.kind === "materialize" && e.detail?.format === "ext4");
-  assert.deepEqual(done.map((e) => [e.outcome, e.digest, e.detail.sha256]), [["ok", a.manifestDigest, a.sha256]]);
+  assert.deepEqual(done.map((e) => [e.outcome, e.digest, e.detail.sha256]), [["ok", a.manifest_digest, a.sha256]]);
   assert.ok(events.some((e) => e.kind === "verify" && e.outcome === "ok"), "pulled through the verified path");
 
   const bundle = join(tempDir("bundle"), "b");
@@ -125,7 +125,7 @@ test("microvm run: examples/hello boots under qemu microvm; /app/bin/hello's out
   assert.match(result.stdout, new RegExp(readFileSync(join(repoRoot, "examples", "hello", "app", "share", "greeting.txt"), "utf8").trim().split("\n")[0]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   const report = JSON.parse(result.stderr.trim().split("\n").at(-1)!);
   assert.equal(report.status, 0);
-  assert.deepEqual([report.vcpus, report.memMib], [1, 32 + 96]);
+  assert.deepEqual([report.vcpus, report.mem_mib], [1, 32 + 96]);
   const events = readFileSync(audit, "utf8").trim().split("\n").map((line) => JSON.parse(line));
   assert.deepEqual(events.filter((e) => e.kind === "launch" || e.kind === "stop").map((e) => [e.kind, e.outcome, e.detail.status]), [["launch", "ok", undefined], ["stop", "ok", 0]]);
   assert.equal(`sha256:${execFileSync("sha256sum", [report.disk], { encoding: "utf8" }).split(" ")[0]}`, report.sha256, "booting never changes the cached disk");

@@ -51,7 +51,7 @@ function checkout(name: string, umask: string): string {
   return dir;
 }
 
-function buildJson(stdout: string): { indexDigest: string; release: { image_digest: string; manifest_content_hash: string }; platforms: Array<{ platform: string; manifest: string }>; attachments: Array<{ artifactType: string; digest: string }> } {
+function buildJson(stdout: string): { index_digest: string; release: { image_digest: string; manifest_content_hash: string }; platforms: Array<{ platform: string; manifest: string }>; attachments: Array<{ artifact_type: string; digest: string }> } {
   return JSON.parse(stdout);
 }
 
@@ -75,14 +75,14 @@ test("examples/hello builds to the same index digest from two checkouts (umask, 
   assert.equal(a.status, 0, a.stderr);
   assert.equal(b.status, 0, b.stderr);
   const built = buildJson(a.stdout);
-  assert.match(built.indexDigest, /^sha256:[0-9a-f]{64}$/);
-  assert.equal(buildJson(b.stdout).indexDigest, built.indexDigest);
+  assert.match(built.index_digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(buildJson(b.stdout).index_digest, built.index_digest);
   assert.deepEqual(built.platforms.map((p) => p.platform), ["linux/amd64", "linux/arm64"]);
-  assert.equal(built.release.image_digest, built.indexDigest);
+  assert.equal(built.release.image_digest, built.index_digest);
   // The layout alone is a complete image for an independent tool: skopeo copies every platform out of it unchanged.
   const copied = join(tempDir("layout-copy"), "copy");
   skopeo(["copy", "--quiet", "--all", `oci:${join(first, ".vox", "oci")}:0.1.0`, `oci:${copied}:copy`]);
-  assert.equal(JSON.parse(readFileSync(join(copied, "index.json"), "utf8")).manifests[0].digest, built.indexDigest);
+  assert.equal(JSON.parse(readFileSync(join(copied, "index.json"), "utf8")).manifests[0].digest, built.index_digest);
 
   writeFileSync(join(second, "app", "share", "greeting.txt"), readFileSync(join(second, "app", "share", "greeting.txt"), "utf8").replace("P", "p"));
   const stale = await vox(["deploy", "build", "--locked", "--insecure"], second);
@@ -94,7 +94,7 @@ test("examples/hello builds to the same index digest from two checkouts (umask, 
   assert.equal(relocked.status, 0, relocked.stderr);
   const changed = await vox(["deploy", "build", "--locked", "--insecure", "--json"], second);
   assert.equal(changed.status, 0, changed.stderr);
-  assert.notEqual(buildJson(changed.stdout).indexDigest, built.indexDigest);
+  assert.notEqual(buildJson(changed.stdout).index_digest, built.index_digest);
 });
 
 test("the pushed image is an index for linux/amd64 and linux/arm64 with every annotation; SBOM and provenance are referrers", async () => {
@@ -106,7 +106,7 @@ test("the pushed image is an index for linux/amd64 and linux/arm64 with every an
   const raw = JSON.parse(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${target}`]));
   assert.equal(raw.mediaType, "application/vnd.oci.image.index.v1+json");
   assert.deepEqual(raw.manifests.map((m: { platform: { os: string; architecture: string } }) => `${m.platform.os}/${m.platform.architecture}`), ["linux/amd64", "linux/arm64"]);
-  assert.equal(`sha256:${sh(["sh", "-c", `skopeo inspect --raw --tls-verify=false docker://${target} | sha256sum`]).split(" ")[0]}`, built.indexDigest);
+  assert.equal(`sha256:${sh(["sh", "-c", `skopeo inspect --raw --tls-verify=false docker://${target} | sha256sum`]).split(" ")[0]}`, built.index_digest);
   for (const key of ANNOTATIONS) assert.ok(raw.annotations[key], `index annotation ${key}`);
   assert.equal(raw.annotations["org.opencontainers.image.source"], "https://github.com/vox-foundation/vox");
   assert.equal(raw.annotations["org.opencontainers.image.revision"], sh(["git", "-C", project, "rev-parse", "HEAD"]).trim());
@@ -118,10 +118,10 @@ test("the pushed image is an index for linux/amd64 and linux/arm64 with every an
     for (const key of ANNOTATIONS) assert.equal(config.config.Labels[key], manifest.annotations[key], `label ${key} mirrors the annotation`);
   }
   // docker-registry 2.8 predates the referrers API: the fallback tag sha256-<hex> lists them.
-  const referrers = JSON.parse(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${plain.host}/apps/hello:${built.indexDigest.replace(":", "-")}`]));
+  const referrers = JSON.parse(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${plain.host}/apps/hello:${built.index_digest.replace(":", "-")}`]));
   assert.deepEqual(referrers.manifests.map((m: { artifactType: string }) => m.artifactType).sort(), ["application/vnd.cyclonedx+json", "application/vnd.in-toto+json"]);
   const provenanceManifest = JSON.parse(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${plain.host}/apps/hello@${referrers.manifests.find((m: { artifactType: string }) => m.artifactType === "application/vnd.in-toto+json").digest}`]));
-  assert.equal(provenanceManifest.subject.digest, built.indexDigest);
+  assert.equal(provenanceManifest.subject.digest, built.index_digest);
 });
 
 test("skopeo copies the pushed image to a layout, umoci unpacks it, and the amd64 rootfs runs its entrypoint under chroot", async () => {
@@ -158,7 +158,7 @@ test("pushing to a token-auth registry uses Docker config.json credentials; anon
   writeFileSync(join(dockerConfig, "config.json"), JSON.stringify({ auths: { [token.host]: { auth: Buffer.from(`${TOKEN_USER}:${TOKEN_PASSWORD}`).toString("base64") } } }));
   const pushed = await vox(["deploy", "build", "--insecure", "--json", "--push", target], project, { DOCKER_CONFIG: dockerConfig });
   assert.equal(pushed.status, 0, pushed.stderr);
-  const digest = buildJson(pushed.stdout).indexDigest;
+  const digest = buildJson(pushed.stdout).index_digest;
   assert.ok(token.tokenServer!.requests.some((r) => r.user === TOKEN_USER && r.scopes.some((s) => s === "repository:team/hello:pull,push")));
   // Asynchronously: the token server skopeo needs runs in this process.
   const inspected = await runAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", "--creds", `${TOKEN_USER}:${TOKEN_PASSWORD}`, `docker://${target}`]);
@@ -174,7 +174,7 @@ test("--frozen builds offline from the cache (all or some locked platforms), and
   const offline = { VOX_REGISTRY_MIRRORS: "docker.io=127.0.0.1:9" };
   const frozen = await vox(["deploy", "build", "--frozen", "--json", "--output", `oci:${tempDir("frozen-out")}`], project, offline);
   assert.equal(frozen.status, 0, frozen.stderr);
-  assert.equal(buildJson(frozen.stdout).indexDigest, buildJson(online.stdout).indexDigest);
+  assert.equal(buildJson(frozen.stdout).index_digest, buildJson(online.stdout).index_digest);
   const amd64Only = await vox(["deploy", "build", "--frozen", "--json", "--platform", "linux/amd64", "--output", `oci:${tempDir("frozen-amd64")}`], project, offline);
   assert.equal(amd64Only.status, 0, amd64Only.stderr);
   assert.deepEqual(buildJson(amd64Only.stdout).platforms.map((p) => p.platform), ["linux/amd64"]);
@@ -198,7 +198,7 @@ test("a registry behind a private CA is trusted through VOX_CA_BUNDLE, and refus
     assert.match(untrusted.stderr, /VOX_CA_BUNDLE/);
     const trusted = await vox(["deploy", "build", "--json", "--push", target], project, { VOX_CA_BUNDLE: join(pki, "cert.pem") });
     assert.equal(trusted.status, 0, trusted.stderr);
-    const digest = buildJson(trusted.stdout).indexDigest;
+    const digest = buildJson(trusted.stdout).index_digest;
     // skopeo reads CA roots from *.crt files in --cert-dir.
     const certDir = tempDir("skopeo-certs");
     cpSync(join(pki, "cert.pem"), join(certDir, "ca.crt"));

@@ -70,7 +70,7 @@ describe("resolve", () => {
     const image = JSON.parse(run.stdout);
     const index = execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${busybox}`]);
     const expected = `sha256:${execFileSync("sha256sum", { input: index, encoding: "utf8" }).split(" ")[0]}`;
-    assert.equal(image.resolvedDigest, expected);
+    assert.equal(image.resolved_digest, expected);
     assert.equal(image.mutable, true);
     assert.match(run.stderr, new RegExp(`names a tag, which can be moved; it resolved to ${expected}`));
     const resolve = events(w.audit).find((e) => e.kind === "resolve")!;
@@ -83,7 +83,7 @@ describe("resolve", () => {
 
     const pinned = `${registry.host}/library/busybox@${expected}`;
     const byDigest = JSON.parse(ok(await vox(["oci", "pull", "--insecure", "--require-digest", "--json", pinned], w.env)).stdout);
-    assert.deepEqual([byDigest.resolvedDigest, byDigest.mutable], [expected, false]);
+    assert.deepEqual([byDigest.resolved_digest, byDigest.mutable], [expected, false]);
   });
 });
 
@@ -92,10 +92,10 @@ describe("formats", () => {
     const w = workspace();
     const docker = pushLayout(multiLayout, MULTI_TAG, `${registry.host}/team/docker:1`, { format: "v2s2" });
     const pulled = JSON.parse(ok(await vox(["oci", "pull", "--insecure", "--json", docker], w.env)).stdout);
-    assert.deepEqual([...new Set(pulled.layers.map((l: { mediaType: string }) => l.mediaType))], ["application/vnd.docker.image.rootfs.diff.tar.gzip"]);
+    assert.deepEqual([...new Set(pulled.layers.map((l: { media_type: string }) => l.media_type))], ["application/vnd.docker.image.rootfs.diff.tar.gzip"]);
     const zstd = pushLayout(multiLayout, MULTI_TAG, `${registry.host}/team/zstd:1`, { format: "oci", compress: "zstd" });
     const compressed = JSON.parse(ok(await vox(["oci", "pull", "--insecure", "--json", zstd], w.env)).stdout);
-    assert.deepEqual([...new Set(compressed.layers.map((l: { mediaType: string }) => l.mediaType))], ["application/vnd.oci.image.layer.v1.tar+zstd"]);
+    assert.deepEqual([...new Set(compressed.layers.map((l: { media_type: string }) => l.media_type))], ["application/vnd.oci.image.layer.v1.tar+zstd"]);
     // The same uncompressed layers, whatever the compression: the diff_ids agree.
     assert.deepEqual(compressed.config.rootfs.diff_ids, pulled.config.rootfs.diff_ids);
   });
@@ -182,13 +182,13 @@ describe("cache", () => {
     // The tag moves (another image, sharing no layer) and only scope beta pulls it again.
     execFileSync("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${busyboxBaseLayout()}:amd64`, `docker://${ref}`]);
     const second = JSON.parse(ok(await vox(["oci", "pull", "--insecure", "--json", "--scope", "beta", ref], w.env)).stdout);
-    assert.notEqual(second.resolvedDigest, first.resolvedDigest);
+    assert.notEqual(second.resolved_digest, first.resolved_digest);
     const alpha = JSON.parse(ok(await vox(["oci", "cache", "ls", "--json", "--scope", "alpha"], w.env)).stdout);
-    assert.deepEqual(alpha.scopes.map((s: { name: string; images: Array<{ reference: string; digest: string }> }) => [s.name, s.images.map((i) => [i.reference, i.digest])]), [["alpha", [[ref, first.resolvedDigest]]]]);
+    assert.deepEqual(alpha.scopes.map((s: { name: string; images: Array<{ reference: string; digest: string }> }) => [s.name, s.images.map((i) => [i.reference, i.digest])]), [["alpha", [[ref, first.resolved_digest]]]]);
     // A third scope pulling alpha's image by digest stores nothing new.
     execFileSync("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${multiLayout}:${MULTI_TAG}`, `docker://${ref}`]);
     const before = blobFiles(w.cache).length;
-    const third = JSON.parse(ok(await vox(["oci", "pull", "--insecure", "--json", "--scope", "gamma", `${registry.host}/team/scoped@${first.resolvedDigest}`], w.env)).stdout);
+    const third = JSON.parse(ok(await vox(["oci", "pull", "--insecure", "--json", "--scope", "gamma", `${registry.host}/team/scoped@${first.resolved_digest}`], w.env)).stdout);
     assert.equal(third.fetched, 0);
     assert.equal(blobFiles(w.cache).length, before);
     assert.ok(before > blobsAfterFirst);

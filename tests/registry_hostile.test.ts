@@ -128,7 +128,7 @@ test("a blob body cut short mid-stream is retried and the build succeeds, saying
   const result = await vox(["deploy", "build", "--json", "--output", `oci:${tempDir("hostile-out")}`], project());
   assert.equal(result.status, 0, result.stderr);
   assert.ok(cut, "one blob body was cut short");
-  assert.match(JSON.parse(result.stdout).indexDigest, /^sha256:[0-9a-f]{64}$/);
+  assert.match(JSON.parse(result.stdout).index_digest, /^sha256:[0-9a-f]{64}$/);
   assert.match(result.stderr, /^retrying read blob sha256:[0-9a-f]{64} from 127\.0\.0\.1:\d+\/library\/busybox in \d+(\.\d+)? s: /m);
 });
 

@@ -46,8 +46,8 @@ before(async () => {
   for (const argv of [["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "hello"]]) sh(["git", "-C", built, ...argv]);
   const result = await vox(["deploy", "build", "--json"], built);
   assert.equal(result.status, 0, result.stderr);
-  const build = JSON.parse(result.stdout) as { indexDigest: string; platforms: Array<{ platform: string; manifest: string }> };
-  indexDigest = build.indexDigest;
+  const build = JSON.parse(result.stdout) as { index_digest: string; platforms: Array<{ platform: string; manifest: string }> };
+  indexDigest = build.index_digest;
   platformDigests = Object.fromEntries(build.platforms.map((p) => [p.platform, p.manifest]));
 });
 
@@ -134,9 +134,9 @@ test("--push stores the manifest on docker-registry as an artifact whose subject
   const repo = `${registry.host}/apps/hello`;
   const result = await vox(["deploy", "release", "--json", "--insecure", "--push", repo], dir);
   assert.equal(result.status, 0, result.stderr);
-  const { release: record, pushed, manifest } = JSON.parse(result.stdout) as { release: ReleaseRecord; manifest: string; pushed: { image: string; artifact: string; via: string; imagePushed: boolean } };
+  const { release: record, pushed, manifest } = JSON.parse(result.stdout) as { release: ReleaseRecord; manifest: string; pushed: { image: string; artifact: string; via: string; image_pushed: boolean } };
   assert.equal(record.image, `${repo}@${indexDigest}`);
-  assert.deepEqual({ ...pushed, artifact: undefined }, { image: record.image, artifact: undefined, via: "tag-schema", imagePushed: true });
+  assert.deepEqual({ ...pushed, artifact: undefined }, { image: record.image, artifact: undefined, via: "tag-schema", image_pushed: true });
   const skopeo = (ref: string) => sh(["skopeo", "inspect", "--raw", "--tls-verify=false", `docker://${ref}`]);
   // The image went up from the layout, by digest: the registry serves exactly the index bytes.
   assert.equal(`sha256:${createHash("sha256").update(skopeo(`${repo}@${indexDigest}`)).digest("hex")}`, indexDigest);
@@ -154,9 +154,9 @@ test("--push stores the manifest on docker-registry as an artifact whose subject
   // Again: the image is already there, the artifact is the same bytes, listed once.
   const again = await vox(["deploy", "release", "--json", "--insecure", "--push", repo], dir);
   assert.equal(again.status, 0, again.stderr);
-  const second = JSON.parse(again.stdout) as { pushed: { artifact: string; imagePushed: boolean } };
+  const second = JSON.parse(again.stdout) as { pushed: { artifact: string; image_pushed: boolean } };
   assert.equal(second.pushed.artifact, pushed.artifact);
-  assert.equal(second.pushed.imagePushed, false);
+  assert.equal(second.pushed.image_pushed, false);
   assert.equal(JSON.parse(skopeo(`${repo}:${indexDigest.replace(":", "-")}`)).manifests.length, 1);
   const tagged = await vox(["deploy", "release", "--insecure", "--push", `${repo}:latest`], dir);
   assert.equal(tagged.status, 2);

@@ -130,7 +130,7 @@ before(async () => {
     writeFileSync(join(project, "www", "index.html"), `${version}\n`);
     const built = await vox(["deploy", "build", "--json", "--insecure", "--push", `${registry.host}/apps/web:${version}`], env);
     assert.equal(built.status, 0, built.stderr);
-    images[version] = (JSON.parse(built.stdout) as { indexDigest: string }).indexDigest;
+    images[version] = (JSON.parse(built.stdout) as { index_digest: string }).index_digest;
   }
 });
 
@@ -155,10 +155,10 @@ test("vox deploy run: healthy over http, published on loopback; read-only root, 
   const { dir, seq } = await release(env, "v1", toml);
   const result = await deployRun(env, dir, seq);
   assert.equal(result.status, 0, result.stderr);
-  const report = JSON.parse(result.stdout) as { status: string; instance: string; address: string; health: string; published: Array<{ hostIP: string; hostPort: number }> };
+  const report = JSON.parse(result.stdout) as { status: string; instance: string; address: string; health: string; published: Array<{ host_ip: string; host_port: number }> };
   assert.equal(report.status, "started");
   assert.match(report.health, /GET http:\/\/[\d.]+:8080\/index\.html: HTTP 200/);
-  assert.deepEqual(report.published.map((p) => [p.hostIP, p.hostPort]), [["127.0.0.1", env.hostPort]]);
+  assert.deepEqual(report.published.map((p) => [p.host_ip, p.host_port]), [["127.0.0.1", env.hostPort]]);
   assert.equal(await fetchText(env.hostPort), "v1\n");
   const id = report.instance;
   assert.equal(runcIn(env, id, ["/bin/busybox", "id", "-u"]).stdout.trim(), "1000");
