@@ -181,7 +181,7 @@ to = "/app"
     env: { ...process.env, VOX_REGISTRY_MIRRORS: `docker.io=http://${registryHost}`, VOX_CACHE_DIR: tempDir("webtest-cache"), DOCKER_CONFIG: tempDir("no-docker-config") },
   });
   if (built.status !== 0) throw new Error(`vox deploy build of webtest failed: ${built.stderr}`);
-  const digest = (JSON.parse(built.stdout) as { indexDigest: string }).indexDigest;
+  const digest = (JSON.parse(built.stdout) as { index_digest: string }).index_digest;
   return { project, digest, image: `localhost/webtest@${digest}` };
 }
 
