@@ -16,7 +16,11 @@ export const UNBUNDLED_OPTIONAL_PEERS = ["ajv", "ajv-formats", "ajv-formats-draf
 /**
  * The one `bun build` invocation used by release builds and source installs alike. `--minify` keeps the output
  * free of checkout paths (byte-identical across directories); `--splitting` keeps `vox --version` from parsing
- * the lazily loaded command modules.
+ * the lazily loaded command modules, and `--bytecode` (ESM, which splitting needs) ships them compiled, so a
+ * command pays for loading its modules, not for parsing them (Bun's bytecode is as reproducible as the rest: same
+ * bytes for the same sources and output basename). A compiled vox reads no `.env` or `bunfig.toml` from the
+ * directory it runs in: a checkout's `bunfig.toml` could preload code into it, a `.env` set its environment.
+ * `--smol` makes the executable collect garbage sooner: install and upgrade stream release-sized files.
  */
 export function compileArgv(options: { bun: readonly string[]; bunTarget: string; entry: string; outfile: string; defines: BuildDefines }): string[] {
   return [
@@ -25,6 +29,11 @@ export function compileArgv(options: { bun: readonly string[]; bunTarget: string
     "--compile",
     "--minify",
     "--splitting",
+    "--format=esm",
+    "--bytecode",
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    "--compile-exec-argv=--smol",
     `--target=${options.bunTarget}`,
     ...UNBUNDLED_OPTIONAL_PEERS.flatMap((name) => ["--external", name]),
     "--define",

@@ -309,7 +309,7 @@ describe("source install", () => {
     const dir = tempDir("home");
     const result = runBootstrap(["--install", "--source-only", "--no-modify-path", "--json"], { HOME: dir, VOX_REPO_ROOT: checkout });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stderr, /source install: npm ci --no-audit --no-fund\nsource install: npx --no-install bun build --compile --minify --splitting --target=bun-linux-x64-baseline/);
+    assert.match(result.stderr, /source install: npm ci --no-audit --no-fund\nsource install: npx --no-install bun build --compile --minify --splitting --format=esm --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig --compile-exec-argv=--smol --target=bun-linux-x64-baseline/);
     const report = JSON.parse(result.stdout);
     assert.deepEqual([report.source, report.version, report.origin], ["source", version, checkout]);
     assert.equal(execFileSync(join(dir, ".vox", "bin", "vox"), ["--version"], { encoding: "utf8" }), `vox ${version}\n`);
