@@ -1,8 +1,6 @@
 // Recognises executables from their first bytes: ELF, Mach-O or PE, the CPU, and for ELF the interpreter's libc.
 // Owns only parsing; release smoke checks and host triple detection build on it.
 
-import { open } from "node:fs/promises";
-
 /** How an executable is recognised: container format, CPU and (Linux) the ELF interpreter's libc. */
 export interface ExecutableFormat {
   kind: "elf" | "macho" | "pe";
@@ -72,8 +70,14 @@ function elfInterpreter(head: Uint8Array, view: DataView): string | undefined {
   return undefined;
 }
 
-/** Reads the first bytes of `path` and sniffs them. */
+/**
+ * Reads the first bytes of `path` and sniffs them. Under Bun through `Bun.file`: `vox policy` reads its own header
+ * as it starts, and loading node:fs/promises would cost it more than everything else it does.
+ */
 export async function readExecutableFormat(path: string): Promise<SniffedExecutable | undefined> {
+  const bun = (globalThis as { Bun?: { file(path: string): Blob } }).Bun;
+  if (bun) return sniffExecutable(new Uint8Array(await bun.file(path).slice(0, HEAD_BYTES).arrayBuffer()));
+  const { open } = await import("node:fs/promises");
   const handle = await open(path, "r");
   try {
     const buffer = new Uint8Array(HEAD_BYTES);

@@ -1,4 +1,9 @@
-import { nodeSpawner, processEnv, processOutput, systemClock } from "../io/mod.ts";
+// From the io modules, not io/mod.ts: the barrel would bring file writing and locking (node:fs/promises, a few ms
+// to load) into every command's start-up.
+import { systemClock } from "../io/clock.ts";
+import { processEnv } from "../io/env.ts";
+import { processOutput } from "../io/output.ts";
+import { nodeSpawner } from "../io/spawn.ts";
 import type { CommandSpec } from "./command.ts";
 import { runCli } from "./run.ts";
 

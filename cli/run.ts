@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { ExitCode, exitCodeOf, formatError, usageError } from "../errors/mod.ts";
-import type { CommandContext, CommandSpec, ParsedArgs } from "./command.ts";
+import type { CommandContext, CommandSpec, OptionSpec, ParsedArgs } from "./command.ts";
 import { renderHelp } from "./help.ts";
 
 /** Environment variables every command reads, through this runner: the registry lists them once per executable. */
@@ -53,13 +52,9 @@ function fail(error: unknown, context: CommandContext): number {
 }
 
 function parse(command: CommandSpec, argv: string[], path: readonly string[]): ParsedArgs {
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
-  for (const [key, spec] of Object.entries(command.options ?? {})) {
-    options[key] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
-  }
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ReturnType<typeof parseOptions>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseOptions(argv, command.options ?? {});
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw usageError("E_USAGE", `Cannot parse arguments for '${path.join(" ")}': ${reason}`, `Run '${path.join(" ")} --help'.`);
@@ -71,18 +66,79 @@ function parse(command: CommandSpec, argv: string[], path: readonly string[]): P
     const expected = specs.map((p) => `<${p.name}>`).join(" ") || "no arguments";
     throw usageError("E_USAGE", `Cannot run '${path.join(" ")}': expected ${expected}, got ${parsed.positionals.length} argument(s)`, `Run '${path.join(" ")} --help'.`);
   }
-  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const { values } = parsed;
   return {
     path: path.slice(1),
     positionals: parsed.positionals,
     string: (name) => {
-      const value = values[name];
+      const value = values.get(name);
       return Array.isArray(value) ? value.at(-1) : typeof value === "string" ? value : undefined;
     },
     list: (name) => {
-      const value = values[name];
+      const value = values.get(name);
       return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
     },
-    flag: (name) => values[name] === true,
+    flag: (name) => values.get(name) === true,
   };
+}
+
+/**
+ * Strict option parsing by node:util parseArgs' rules: `--name value`, `--name=value`, `-x value`, `-xvalue`,
+ * grouped short flags (`-ab`), `--` ends the options, a lone `-` is a positional; unknown options, a missing value,
+ * a value for a flag, and a value that looks like an option are errors. Written out because loading node:util
+ * costs a compiled vox about as much as everything else `vox policy --json` does.
+ */
+export function parseOptions(argv: readonly string[], options: Readonly<Record<string, OptionSpec>>): { values: Map<string, string | boolean | string[]>; positionals: string[] } {
+  const values = new Map<string, string | boolean | string[]>();
+  const positionals: string[] = [];
+  const byShort = new Map(Object.entries(options).flatMap(([name, spec]) => (spec.short ? [[spec.short, name] as const] : [])));
+  const take = (name: string, shown: string, inline: string | undefined, next: () => string | undefined) => {
+    const spec = options[name]!;
+    if (spec.type === "boolean") {
+      if (inline !== undefined) throw new Error(`Option '${shown}' does not take an argument`);
+      values.set(name, true);
+      return;
+    }
+    const value = inline ?? next();
+    if (value === undefined) throw new Error(`Option '${shown} <value>' argument missing`);
+    if (inline === undefined && value.length > 1 && value.startsWith("-")) {
+      throw new Error(`Option '${shown} <value>' argument is ambiguous: '${value}' looks like an option (write ${shown.startsWith("--") ? `${shown}=${value}` : `${shown}${value}`} if it is the value)`);
+    }
+    const previous = values.get(name);
+    values.set(name, spec.multiple ? [...(Array.isArray(previous) ? previous : []), value] : value);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = () => (i + 1 < argv.length ? argv[++i] : undefined);
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === "-" || !arg.startsWith("-")) {
+      positionals.push(arg);
+    } else if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const shown = eq < 0 ? arg : arg.slice(0, eq);
+      const name = shown.slice(2);
+      if (!Object.hasOwn(options, name)) throw unknownOption(shown);
+      take(name, shown, eq < 0 ? undefined : arg.slice(eq + 1), next);
+    } else {
+      for (let j = 1; j < arg.length; j++) {
+        const name = byShort.get(arg[j]!);
+        if (name === undefined) throw unknownOption(`-${arg[j]}`);
+        // A short option that takes a value takes the rest of the group (`-V1.2.3`), else the next argument.
+        const rest = arg.slice(j + 1);
+        if (options[name]!.type === "string") {
+          take(name, `-${arg[j]}`, rest === "" ? undefined : rest, next);
+          break;
+        }
+        take(name, `-${arg[j]}`, undefined, next);
+      }
+    }
+  }
+  return { values, positionals };
+}
+
+function unknownOption(shown: string): Error {
+  return new Error(`Unknown option '${shown}'. To pass an argument that starts with '-', put it after '--'`);
 }

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { VoxError } from "../errors/mod.ts";
 import { bufferOutput, fixedClock, mapEnv, nodeSpawner } from "../io/mod.ts";
 import type { CommandSpec, ParsedArgs } from "./command.ts";
-import { runCli } from "./run.ts";
+import { parseOptions, runCli } from "./run.ts";
 
 function fixture(seen: ParsedArgs[] = []): CommandSpec {
   return {
@@ -71,4 +71,47 @@ test("runCli() shows a VoxError's message and hint without a stack unless VOX_DE
   const debug = context({ VOX_DEBUG: "1" });
   await runCli(fixture(), ["boom"], debug);
   assert.match(debug.out.err, /at /);
+});
+
+test("parseOptions() accepts and rejects what node:util parseArgs (strict) does, with the same values", async () => {
+  const { parseArgs } = await import("node:util");
+  const fc = (await import("fast-check")).default;
+  const options = {
+    tag: { type: "string", short: "t", multiple: true, description: "" },
+    out: { type: "string", short: "o", description: "" },
+    json: { type: "boolean", short: "j", description: "" },
+    force: { type: "boolean", short: "f", description: "" },
+  } as const;
+  const token = fc.constantFrom("--tag", "--tag=", "--tag=x", "-t", "-tx", "--out", "--out=-", "-o", "-oy", "--json", "--json=1", "-j", "-f", "-jf", "-jt", "-fo", "-x", "--nope", "--", "-", "a", "-1", "--__proto__", "--toString", "--constructor");
+  fc.assert(
+    fc.property(fc.array(token, { maxLength: 6 }), (argv) => {
+      let expected: { values: Record<string, unknown>; positionals: string[] } | undefined;
+      try {
+        expected = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof expected;
+      } catch {
+        expected = undefined;
+      }
+      let actual: ReturnType<typeof parseOptions> | undefined;
+      try {
+        actual = parseOptions(argv, options);
+      } catch {
+        actual = undefined;
+      }
+      assert.equal(actual === undefined, expected === undefined, `argv ${JSON.stringify(argv)}`);
+      if (actual && expected) {
+        assert.deepEqual(Object.fromEntries(actual.values), { ...expected.values }, `argv ${JSON.stringify(argv)}`);
+        assert.deepEqual(actual.positionals, expected.positionals, `argv ${JSON.stringify(argv)}`);
+      }
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("parseOptions() says what is wrong: unknown option, missing value, value for a flag, a value that looks like an option", () => {
+  const options = { tag: { type: "string", description: "" }, json: { type: "boolean", description: "" } } as const;
+  assert.throws(() => parseOptions(["--nope"], options), /Unknown option '--nope'/);
+  assert.throws(() => parseOptions(["--tag"], options), /Option '--tag <value>' argument missing/);
+  assert.throws(() => parseOptions(["--json=yes"], options), /Option '--json' does not take an argument/);
+  assert.throws(() => parseOptions(["--tag", "--json"], options), /'--json' looks like an option \(write --tag=--json if it is the value\)/);
+  assert.deepEqual(parseOptions(["--tag=--json"], options).values.get("tag"), "--json");
 });

@@ -1,8 +1,11 @@
-import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import type { Env } from "../io/mod.ts";
 import { SOURCE_INSTALL } from "./source_install.ts";
+
+// node:fs/promises is loaded when first used, not with this module: policy/ is in every command's start-up (vox
+// policy among them), and loading it costs a compiled vox a few milliseconds.
+const lstat = async (path: string) => (await import("node:fs/promises")).lstat(path);
 
 /**
  * The checkout a release build runs in: `VOX_REPO_ROOT` when set, else the nearest directory at or above `cwd`
