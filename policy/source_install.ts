@@ -40,6 +40,9 @@ export function compileArgv(options: { bun: readonly string[]; bunTarget: string
     `VOX_BUILD_VERSION=${JSON.stringify(options.defines.version)}`,
     "--define",
     `VOX_BUILD_TRUSTED_KEYS=${JSON.stringify(JSON.stringify(options.defines.trustedKeys))}`,
+    // What the executable was built for, so that it knows its own target without reading its ELF header.
+    "--define",
+    `VOX_BUILD_BUN_TARGET=${JSON.stringify(options.bunTarget)}`,
     // The entry first: Bun runs the first entry point; the package's workers follow it.
     options.entry,
     ...(PACKAGES.find((pkg) => pkg.entry === options.entry)?.workers ?? []),

@@ -29,4 +29,10 @@ describe("compiled vox and vox-bootstrap in a directory someone else prepared", 
     }
     assert.match(spawnSync(join(bin, "vox"), ["policy", "--json"], { cwd, env, encoding: "utf8" }).stdout, /"release_base_url": "https:\/\/github\.com\//);
   });
+
+  test("vox policy names the target the executable was built for (baked in at compile time, not read from its header)", () => {
+    const policy = JSON.parse(execFileSync(join(bin, "vox"), ["policy", "--json"], { encoding: "utf8" }));
+    assert.equal(policy.host_triple, TRIPLE);
+    assert.ok(policy.source_install.steps[1].includes('VOX_BUILD_BUN_TARGET="<bun target>"'));
+  });
 });
