@@ -8,7 +8,8 @@ import { BUSYBOX_DEBS, busyboxBaseLayout, pushBusyboxBase } from "../tests/suppo
 import { layoutWithLayer } from "../tests/support/big_layout.ts";
 import { startNginx } from "../tests/support/nginx.ts";
 import { writeLayout } from "../tests/support/hostile_layers.ts";
-import { hostRelease, mirrorTree } from "../tests/support/releases.ts";
+import { compileArgv } from "../policy/source_install.ts";
+import { hostRelease, mirrorTree, type ReleaseFixture, testKey } from "../tests/support/releases.ts";
 import { MULTI_TAG, multiLayerLayout, pushLayout } from "../tests/support/pull_images.ts";
 import { startRegistry } from "../tests/support/registry.ts";
 import { writeSampleProject } from "./sample_tree.ts";
@@ -16,7 +17,7 @@ import { writeSampleProject } from "./sample_tree.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
 const work = join(root, "bench", ".scratch");
-const RUNS = { startup: 60, rounds: 3, rss: 15, archive: 5, install: 6 };
+const RUNS = { startup: 60, rounds: 3, rss: 15, archive: 5, install: 6, bigInstall: 3 };
 
 interface Row {
   group: string;
@@ -133,7 +134,7 @@ function benchMicrovm(vox: string): Row[] {
     const run = spawnSync(boot[0]!, boot.slice(1), { encoding: "utf8", env: { ...process.env, ...env } });
     if (run.status !== 0) throw new Error(`vox microvm run failed: ${run.stderr}`);
     // The first run materializes and caches the disk; the rest boot it.
-    if (i > 0) bootMs.push(JSON.parse(run.stderr.trim().split("\n").at(-1)!).bootMs);
+    if (i > 0) bootMs.push(JSON.parse(run.stderr.trim().split("\n").at(-1)!).boot_ms);
   }
   const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
   const rows = measure([
@@ -268,6 +269,133 @@ async function benchPull(vox: string): Promise<Row[]> {
   }
 }
 
+/**
+ * Start-up against its floor, interleaved in one run: a hello-world compiled by the same Bun with its defaults (the
+ * floor), and one compiled with vox's own flags (`compileArgv`), so that what a flag saves shows as such.
+ * `vox policy --json` loads the command table and the argument parser and reads this executable's ELF header.
+ */
+function benchStartup(vox: string): Row[] {
+  const hello = join(work, "hello.ts");
+  writeFileSync(hello, 'console.log("hello");\n');
+  execFileSync(bun, ["build", "--compile", "--minify", "--outfile", join(work, "hello"), hello], { stdio: "ignore" });
+  const flagged = compileArgv({ bun: [], bunTarget: hostBunTarget(vox), entry: hello, outfile: join(work, "hello-vox-flags"), defines: { version: "0.0.0", trustedKeys: [] } });
+  execFileSync(bun, flagged, { stdio: "ignore" });
+  return measure(
+    [
+      { group: "startup", name: "hello-world compiled by the same Bun (floor)", argv: [join(work, "hello")], runs: RUNS.startup },
+      { group: "startup", name: "hello-world compiled with vox's flags (compileArgv)", argv: [join(work, "hello-vox-flags")], runs: RUNS.startup },
+      { group: "startup", name: "vox --version", argv: [vox, "--version"], runs: RUNS.startup },
+      { group: "startup", name: "vox policy --json", argv: [vox, "policy", "--json"], runs: RUNS.startup },
+      { group: "startup", name: "node -e 0", argv: [process.execPath, "-e", "0"], runs: RUNS.startup },
+      { group: "startup", name: "gh --version (Go)", argv: ["gh", "--version"], runs: RUNS.startup },
+    ],
+    RUNS.rounds,
+  );
+}
+
+function startupSummary(rows: Row[]): string {
+  const [floor, flagged, version, policy] = rows.map((r) => r.medianMs);
+  return `vox --version / floor = ${round(version! / floor!)}x (/ same-flags hello ${round(version! / flagged!)}x); vox policy --json / floor = ${round(policy! / floor!)}x`;
+}
+
+/** The Bun target of this host, as `vox policy` names it. */
+function hostBunTarget(vox: string): string {
+  const policy = JSON.parse(execFileSync(vox, ["policy", "--json"], { encoding: "utf8" })) as { host_triple: string; targets: { triple: string; bun_target: string }[] };
+  return policy.targets.find((t) => t.triple === policy.host_triple)!.bun_target;
+}
+
+/**
+ * `vox-bootstrap --install` and `vox upgrade` from nginx on loopback against `curl | tee >(sha256sum) | tar -xz` of
+ * the same archive, each with peak RSS (GNU time's, which covers the smoke run of the staged vox: a waited-for
+ * child). Twice over: the real ~110 MB executable, and v0.3.0 whose executable carries a 256 MiB incompressible
+ * asset, so a peak that grows with the asset's size would show.
+ */
+async function benchInstall(vox: string): Promise<Row[]> {
+  console.error("bench: signed host releases v0.1.0, v0.2.0 and a padded v0.3.0, served by nginx on loopback");
+  const triple = execFileSync(vox, ["policy", "--json"], { encoding: "utf8" }).match(/"host_triple": "([^"]+)"/)![1]!;
+  const release = hostRelease("v0.1.0");
+  const www = join(work, "www");
+  const base = mirrorTree(www, [release, hostRelease("v0.2.0"), paddedRelease("v0.3.0", triple, hostBunTarget(vox), 256 << 20)]).replace(www, "");
+  const nginx = await startNginx(www);
+  const bootstrap = join(work, "bootstrap", "vox-bootstrap");
+  mkdirSync(dirname(bootstrap));
+  execFileSync("tar", ["-xzf", join(release.dir, `vox-bootstrap-v0.1.0-${triple}.tar.gz`), "-C", dirname(bootstrap)]);
+  const target = join(work, "installed");
+  const pristine = join(work, "pristine");
+  mkdirSync(pristine);
+  execFileSync("tar", ["-xzf", join(release.dir, `vox-v0.1.0-${triple}.tar.gz`), "-C", pristine]);
+  const upgradeDir = join(work, "upgrade");
+  const install = (tag: string, runs: number): Omit<Case, "group" | "name"> => ({
+    argv: [bootstrap, "--install", "--base-url", `${nginx.url}${base}`, "--version", tag, "--install-dir", target, "--no-modify-path", "--no-fallback"],
+    runs,
+    prepare: `rm -rf ${target}`,
+  });
+  const upgrade = (tag: string, runs: number): Omit<Case, "group" | "name"> => ({
+    argv: [`HOME=${upgradeDir} VOX_STATE_DIR=${upgradeDir}/state ${upgradeDir}/bin/vox upgrade --version ${tag} --base-url ${nginx.url}${base}`],
+    runs,
+    shell: true,
+    prepare: `rm -rf ${upgradeDir} && mkdir -p ${upgradeDir}/bin && cp ${pristine}/vox ${upgradeDir}/bin/vox`,
+  });
+  const pipeline = (tag: string, runs: number): Omit<Case, "group" | "name"> => ({
+    argv: [`bash -c 'mkdir -p ${target} && curl -s ${nginx.url}${base}/download/${tag}/vox-${tag}-${triple}.tar.gz | tee >(sha256sum >/dev/null) | tar -xzf - -C ${target}'`],
+    runs,
+    shell: true,
+    prepare: `rm -rf ${target}`,
+  });
+  const curl = "curl -s URL | tee >(sha256sum) | tar -xzf - (no verification)";
+  try {
+    return [
+      ...measure(
+        [
+          { group: "install", name: "vox-bootstrap --install from the nginx mirror (verify signature + sha256, extract, run, rename)", ...install("v0.1.0", RUNS.install) },
+          { group: "install", name: curl, ...pipeline("v0.1.0", RUNS.install) },
+          { group: "install", name: "vox-bootstrap --install of v0.3.0 (executable + 256 MiB incompressible asset)", ...install("v0.3.0", RUNS.bigInstall) },
+          { group: "install", name: `${curl}, v0.3.0`, ...pipeline("v0.3.0", RUNS.bigInstall) },
+        ],
+        2,
+      ),
+      ...measure(
+        [
+          { group: "upgrade", name: "vox upgrade 0.1.0 → 0.2.0 from the nginx mirror (verify, stage, run, keep previous, swap)", ...upgrade("v0.2.0", RUNS.install) },
+          { group: "upgrade", name: curl, ...pipeline("v0.2.0", RUNS.install) },
+          { group: "upgrade", name: "vox upgrade 0.1.0 → 0.3.0 (executable + 256 MiB incompressible asset)", ...upgrade("v0.3.0", RUNS.bigInstall) },
+          { group: "upgrade", name: `${curl}, v0.3.0`, ...pipeline("v0.3.0", RUNS.bigInstall) },
+        ],
+        2,
+      ),
+    ];
+  } finally {
+    await nginx.stop();
+  }
+}
+
+function installSummary(rows: Row[]): string {
+  const over = (i: number) => `${round(rows[i]!.medianMs / rows[i + 1]!.medianMs)}x at ${rows[i]!.peakRssMiB} MiB`;
+  return `install / curl|tee|tar = ${over(0)} (+256 MiB asset: ${over(2)}); upgrade / curl|tee|tar = ${over(4)} (+256 MiB asset: ${over(6)})`;
+}
+
+/**
+ * A signed host release of vox whose executable embeds `padBytes` of random bytes (`bun build --asset`): still a
+ * working vox for the smoke run, but an archive gzip cannot shrink, as large as a release may plausibly grow.
+ */
+function paddedRelease(tag: string, triple: string, bunTarget: string, padBytes: number): ReleaseFixture {
+  const dir = join(work, `release-${tag}`);
+  const staged = join(work, `padded-${tag}`);
+  mkdirSync(dir);
+  mkdirSync(staged);
+  const pad = join(work, "pad.bin");
+  execFileSync("sh", ["-c", `head -c ${padBytes} /dev/urandom > ${pad}`]);
+  const argv = compileArgv({ bun: [], bunTarget, entry: "main.ts", outfile: join(staged, "vox"), defines: { version: tag.slice(1), trustedKeys: [] } });
+  execFileSync(bun, [...argv, `--asset=${pad}`], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("tar", ["--format=ustar", "--owner=0", "--group=0", "--numeric-owner", "-czf", join(dir, `vox-${tag}-${triple}.tar.gz`), "-C", staged, "vox"]);
+  const key = testKey();
+  execFileSync(bun, ["main.ts", "ci", "checksums", dir], { cwd: root, stdio: "ignore" });
+  execFileSync(bun, ["main.ts", "ci", "sign", "--key", key.sec, "--tag", tag, join(dir, "checksums.txt")], { cwd: root, stdio: "ignore" });
+  rmSync(pad);
+  rmSync(staged, { recursive: true });
+  return { tag, dir, key };
+}
+
 // `--only=push-layer`: that case alone, printed (results files untouched); it needs no vox build.
 if (process.argv.includes("--only=push-layer")) {
   console.table(await benchPushLayer());
@@ -275,14 +403,20 @@ if (process.argv.includes("--only=push-layer")) {
   process.exit(0);
 }
 
-console.error("bench: building the host vox (release v0.1.0) and a hello-world with the same Bun");
+console.error("bench: building the host vox (release v0.1.0)");
 execFileSync(bun, ["main.ts", "ci", "release-build", "--version", "v0.1.0", "--package", "vox", "--no-smoke", "--out-dir", join(work, "dist")], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000" } });
 const archive = execFileSync("sh", ["-c", `ls ${join(work, "dist")}/vox-v0.1.0-*.tar.gz`], { encoding: "utf8" }).trim();
 execFileSync("tar", ["-xzf", archive, "-C", work]);
 const vox = join(work, "vox");
-writeFileSync(join(work, "hello.ts"), 'console.log("hello");\n');
-execFileSync(bun, ["build", "--compile", "--minify", "--outfile", join(work, "hello"), join(work, "hello.ts")], { stdio: "ignore" });
 const bunVersion = execFileSync(bun, ["--version"], { encoding: "utf8" }).trim();
+
+if (only === "startup" || only === "install") {
+  const rows = only === "startup" ? benchStartup(vox) : await benchInstall(vox);
+  console.log(rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB} | ${r.runs} |`).join("\n"));
+  console.log(only === "startup" ? startupSummary(rows) : installSummary(rows));
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 if (only === "microvm") {
   console.table(benchMicrovm(vox));
@@ -314,75 +448,28 @@ if (only === "unpack") {
   process.exit(0);
 }
 
-const rows: Row[] = [
-  ...measure(
-    [
-      { group: "startup", name: "hello-world compiled by the same Bun (floor)", argv: [join(work, "hello")], runs: RUNS.startup },
-      { group: "startup", name: "vox --version", argv: [vox, "--version"], runs: RUNS.startup },
-      { group: "startup", name: "vox policy --json", argv: [vox, "policy", "--json"], runs: RUNS.startup },
-      { group: "startup", name: "node -e 0", argv: [process.execPath, "-e", "0"], runs: RUNS.startup },
-      { group: "startup", name: "gh --version (Go)", argv: ["gh", "--version"], runs: RUNS.startup },
-    ],
-    RUNS.rounds,
-  ),
-  ...measure([
-    { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
-    { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
-  ]),
-];
+const startupRows = benchStartup(vox);
+const archiveRows = measure([
+  { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
+  { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
+]);
+const rows: Row[] = [...startupRows, ...archiveRows];
 
 console.error("bench: writing the 200 MB packaging sample (many small files, a few large ones)");
 const sample = writeSampleProject(join(work, "sample"));
 const layoutDir = join(work, "image");
 execFileSync(vox, ["lock"], { cwd: sample, stdio: ["ignore", "ignore", "inherit"] });
-rows.push(
-  ...measure(
-    [
-      { group: "deploy", name: "vox deploy build --locked (scratch base, linux/amd64 + linux/arm64) into an OCI layout", argv: [`cd ${sample} && ${vox} deploy build --locked --output oci:${layoutDir}`], runs: RUNS.archive, shell: true, prepare: `rm -rf ${layoutDir}` },
-      { group: "deploy", name: "tar -c | gzip -6 | sha256sum of the same tree (GNU)", argv: [`tar -c -C ${sample} tree | gzip -6 | sha256sum`], runs: RUNS.archive, shell: true },
-    ],
-    2,
-  ),
+const deployRows = measure(
+  [
+    { group: "deploy", name: "vox deploy build --locked (scratch base, linux/amd64 + linux/arm64) into an OCI layout", argv: [`cd ${sample} && ${vox} deploy build --locked --output oci:${layoutDir}`], runs: RUNS.archive, shell: true, prepare: `rm -rf ${layoutDir}` },
+    { group: "deploy", name: "tar -c | gzip -6 | sha256sum of the same tree (GNU)", argv: [`tar -c -C ${sample} tree | gzip -6 | sha256sum`], runs: RUNS.archive, shell: true },
+  ],
+  2,
 );
+rows.push(...deployRows);
 
-console.error("bench: serving a signed v0.1.0 host release with nginx on loopback");
-const release = hostRelease("v0.1.0");
-const next = hostRelease("v0.2.0");
-const www = join(work, "www");
-const base = `${mirrorTree(www, [release, next])}`.replace(www, "");
-const nginx = await startNginx(www);
-const bootstrapDir = join(work, "bootstrap");
-mkdirSync(bootstrapDir);
-const triple = execFileSync(vox, ["policy", "--json"], { encoding: "utf8" }).match(/"hostTriple": "([^"]+)"/)![1]!;
-execFileSync("tar", ["-xzf", join(release.dir, `vox-bootstrap-v0.1.0-${triple}.tar.gz`), "-C", bootstrapDir]);
-const archiveUrl = `${nginx.url}${base}/download/v0.1.0/vox-v0.1.0-${triple}.tar.gz`;
-const nextUrl = `${nginx.url}${base}/download/v0.2.0/vox-v0.2.0-${triple}.tar.gz`;
-const target = join(work, "installed");
-const pristine = join(work, "pristine");
-mkdirSync(pristine);
-execFileSync("tar", ["-xzf", join(release.dir, `vox-v0.1.0-${triple}.tar.gz`), "-C", pristine]);
-const upgradeDir = join(work, "upgrade");
-const resetUpgrade = `rm -rf ${upgradeDir} && mkdir -p ${upgradeDir}/bin && cp ${pristine}/vox ${upgradeDir}/bin/vox`;
-try {
-  rows.push(
-    ...measure(
-      [
-        { group: "install", name: "vox-bootstrap --install from the nginx mirror (verify signature + sha256, extract, run, rename)", argv: [join(bootstrapDir, "vox-bootstrap"), "--install", "--base-url", `${nginx.url}${base}`, "--version", "v0.1.0", "--install-dir", target, "--no-modify-path", "--no-fallback"], runs: RUNS.install, prepare: `rm -rf ${target}` },
-        { group: "install", name: "curl -s URL | tee >(sha256sum) | tar -xzf - (no verification)", argv: [`bash -c 'mkdir -p ${target} && curl -s ${archiveUrl} | tee >(sha256sum >/dev/null) | tar -xzf - -C ${target}'`], runs: RUNS.install, shell: true, prepare: `rm -rf ${target}` },
-      ],
-      2,
-    ),
-    ...measure(
-      [
-        { group: "upgrade", name: "vox upgrade 0.1.0 → 0.2.0 from the nginx mirror (verify, stage, run, keep previous, swap)", argv: [`HOME=${upgradeDir} VOX_STATE_DIR=${upgradeDir}/state ${upgradeDir}/bin/vox upgrade --version v0.2.0 --base-url ${nginx.url}${base}`], runs: RUNS.install, shell: true, prepare: resetUpgrade },
-        { group: "upgrade", name: "curl -s URL | tee >(sha256sum) | tar -xzf - (no verification)", argv: [`bash -c 'mkdir -p ${target} && curl -s ${nextUrl} | tee >(sha256sum >/dev/null) | tar -xzf - -C ${target}'`], runs: RUNS.install, shell: true, prepare: `rm -rf ${target}` },
-      ],
-      2,
-    ),
-  );
-} finally {
-  await nginx.stop();
-}
+const installRows = await benchInstall(vox);
+rows.push(...installRows);
 
 const unpackRows = benchUnpack(vox);
 rows.push(...unpackRows);
@@ -397,21 +484,20 @@ rows.push(...(await benchRun(vox)));
 const pullRows = await benchPull(vox);
 rows.push(...pullRows);
 
-const floor = rows[0]!.medianMs;
-const versionRatio = round(rows[1]!.medianMs / floor);
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: execFileSync("nproc", { encoding: "utf8" }).trim(), bun: bunVersion, node: process.version },
   rows,
   derived: {
-    voxVersionOverFloor: versionRatio,
-    policyJsonMs: rows[2]!.medianMs,
-    archiveOverBaseline: round(rows[5]!.medianMs / rows[6]!.medianMs),
-    deployBuildOverPipeline: round(rows[7]!.medianMs / rows[8]!.medianMs),
-    deployBuildPeakRssMiB: rows[7]!.peakRssMiB,
-    installOverPipeline: round(rows[9]!.medianMs / rows[10]!.medianMs),
-    installPeakRssMiB: rows[9]!.peakRssMiB,
-    upgradeOverPipeline: round(rows[11]!.medianMs / rows[12]!.medianMs),
+    voxVersionOverFloor: round(startupRows[2]!.medianMs / startupRows[0]!.medianMs),
+    policyJsonOverFloor: round(startupRows[3]!.medianMs / startupRows[0]!.medianMs),
+    archiveOverBaseline: round(archiveRows[0]!.medianMs / archiveRows[1]!.medianMs),
+    deployBuildOverPipeline: round(deployRows[0]!.medianMs / deployRows[1]!.medianMs),
+    deployBuildPeakRssMiB: deployRows[0]!.peakRssMiB,
+    installOverPipeline: round(installRows[0]!.medianMs / installRows[1]!.medianMs),
+    installPeakRssMiB: Math.max(installRows[0]!.peakRssMiB!, installRows[2]!.peakRssMiB!),
+    upgradeOverPipeline: round(installRows[4]!.medianMs / installRows[5]!.medianMs),
+    upgradePeakRssMiB: Math.max(installRows[4]!.peakRssMiB!, installRows[6]!.peakRssMiB!),
     pushLayerOverSkopeo: round(pushRows[0]!.medianMs / pushRows[1]!.medianMs),
     pushLayerPeakRssMiB: pushRows[0]!.peakRssMiB,
     unpackOverUmoci: round(unpackRows[0]!.medianMs / unpackRows[1]!.medianMs),
@@ -429,7 +515,7 @@ const table = [
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `vox --version / floor = ${versionRatio}x; vox policy --json = ${rows[2]!.medianMs} ms; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; install / curl|tee|tar = ${results.derived.installOverPipeline}x at ${results.derived.installPeakRssMiB} MiB peak RSS; upgrade / curl|tee|tar = ${results.derived.upgradeOverPipeline}x; oci unpack / umoci unpack = ${results.derived.unpackOverUmoci}x at ${results.derived.unpackPeakRssMiB} MiB; oci pull / skopeo copy = ${results.derived.pullColdOverSkopeo}x cold, ${results.derived.pullWarmOverSkopeo}x warm at ${results.derived.pullPeakRssMiB} MiB (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `${startupSummary(startupRows)}; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; ${installSummary(installRows)}; oci unpack / umoci unpack = ${results.derived.unpackOverUmoci}x at ${results.derived.unpackPeakRssMiB} MiB; oci pull / skopeo copy = ${results.derived.pullColdOverSkopeo}x cold, ${results.derived.pullWarmOverSkopeo}x warm at ${results.derived.pullPeakRssMiB} MiB (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
 ].join("\n");
 writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);
