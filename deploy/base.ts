@@ -10,6 +10,7 @@ import {
   type Layout,
   parseDocument,
   parsePlatform,
+  samePlatform,
   parseReference,
   type Platform,
   type Reference,
@@ -133,13 +134,6 @@ export async function verifyLockedBase(base: LockedBase, stores: BaseStores): Pr
       hint: "Run `vox lock` to resolve the base again, review the vox.lock diff, and commit it",
     });
   }
-}
-
-/** linux/arm64 and linux/arm64/v8 are the same machine; otherwise os, architecture and variant must agree. */
-function samePlatform(offered: Platform, wanted: Platform): boolean {
-  if (offered.os !== wanted.os || offered.architecture !== wanted.architecture) return false;
-  const normal = (p: Platform) => (p.architecture === "arm64" && (p.variant === undefined || p.variant === "v8") ? undefined : p.variant);
-  return normal(offered) === normal(wanted);
 }
 
 /** Where base blobs can be found, in order; `fetch` is absent under --frozen. */

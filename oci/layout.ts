@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { link, lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VoxError } from "../errors/mod.ts";
-import { acquireFileLock, writeFileAtomic } from "../io/mod.ts";
+import { acquireFileLock, isProcessAlive, writeFileAtomic } from "../io/mod.ts";
 import { besideTarget } from "../io/atomic.ts";
 import { canonicalJson } from "./canonical_json.ts";
 import { type Digest, parseDigest, sha256Digest, verifyDigest } from "./digest.ts";
@@ -259,7 +259,7 @@ export class IndexFile {
     const lock = await acquireFileLock(`${this.path}.lock`, {
       waitMs: INDEX_LOCK_WAIT_MS,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      isAlive: processIsAlive,
+      isAlive: isProcessAlive,
       purpose: `update the index ${this.path}`,
       hint: "Wait for the other vox to finish; if no vox process is running, delete the lock file",
     });
@@ -330,15 +330,5 @@ async function checkPrivate(layoutDir: string, paths: readonly string[]): Promis
         hint: `Point VOX_CACHE_DIR at a directory only you can write (mkdir -m 700 <dir>), or make this one yours: chown $(id -u) ${path} && chmod go-w ${path}`,
       });
     }
-  }
-}
-
-/** A pid that exists, even one owned by another user (EPERM), holds its lock. */
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
