@@ -23,8 +23,9 @@ export class ContainmentError extends Error {
  * down and a symbolic link is expanded by hand (an absolute target restarts at the root, `..` never climbs above
  * it). Between that check and the write, the path could only change if someone else wrote into the tree, and no
  * one else can: the rootfs is a directory we created (mode 0700 while we work, inside a bundle directory others
- * cannot rename entries of), it is not yet a container's root, and this process applies one entry at a time. So
- * the state we checked is the state we write into. The final component is never followed: files are created with
+ * cannot rename entries of), and it is not yet a container's root. This process applies entries in order; the
+ * small files it writes in the background only create new names in directories already resolved, and anything
+ * that removes, replaces or links waits for them first. So the state we checked is the state we write into. The final component is never followed: files are created with
  * O_CREAT|O_EXCL|O_NOFOLLOW after whatever was there is removed, and links are written, never resolved.
  */
 export class RootfsTree {
@@ -83,6 +84,11 @@ export class RootfsTree {
     const resolved = join(this.root, ...stack);
     this.#resolved.set(key, resolved);
     return resolved;
+  }
+
+  /** Whether `components` was resolved since the tree last changed shape (nothing removed, no link written). */
+  resolved(components: readonly string[]): boolean {
+    return this.#resolved.has(components.join("/"));
   }
 
   /** What is at `hostPath` itself, never followed. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lutimesSync, mkdirSync, openSync, readdirSync, symlinkSync, writeSync } from "node:fs";
+import { linkSync, lchownSync, lutimesSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream";
@@ -8,6 +8,7 @@ import type { PulledLayer } from "../pull/mod.ts";
 import { MediaType } from "../media_types.ts";
 import { ContainmentError, type RootfsTree } from "./_rootfs.ts";
 import { type TarHeader, TarFormatError, TarReader } from "./_tar.ts";
+import { type PendingWrites, SMALL_FILE, writeRegularFile } from "./_writes.ts";
 import { RATIO_FLOOR, type UnpackPolicy } from "./policy.ts";
 
 /** A policy or containment rule an entry broke; the unpack stops and nothing is left that looks finished. */
@@ -46,12 +47,13 @@ export interface ApplyContext {
   totals: { entries: number; bytes: number };
   /** Directory modes and times, applied once every layer is in (a read-only directory must stay writable until then). */
   directories: Map<string, { mode: number; atime: number; mtime: number }>;
+  /** Small files still being written; settled before anything that could touch their paths. */
+  writes: PendingWrites;
 }
 
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";
 const MAX_METADATA = 1 << 20;
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const SET_ID_BITS = 0o6000;
 
 /**
@@ -75,7 +77,10 @@ export async function applyLayer(layer: PulledLayer, context: ApplyContext): Pro
       await applyEntry(header, tar, layer, context, upper, owners);
     }
     await tar.drain();
+    await context.writes.settle();
   } catch (error) {
+    // Nothing may still be writing when the caller removes the rootfs.
+    await context.writes.settle().catch(() => {});
     if (error instanceof TarFormatError) throw new Refusal("tar-format", null, `the layer is not a well-formed tar archive: ${error.message}`);
     throw error;
   }
@@ -138,6 +143,8 @@ async function applyEntry(header: TarHeader, tar: TarReader, layer: PulledLayer,
   const parentComponents = components.slice(0, -1);
   const name = components.join("/");
 
+  // Only new files and directories under a parent already resolved can go ahead of the writes in flight.
+  if (base.startsWith(WHITEOUT) || (header.type !== "file" && header.type !== "dir") || !tree.resolved(parentComponents)) await context.writes.settle();
   if (base.startsWith(WHITEOUT)) return whiteout(base, parentComponents, name, layer, context, upper);
 
   const parent = resolve(() => tree.directory(parentComponents, { create: true, created: (host) => void upper.add(host) }), name);
@@ -169,9 +176,13 @@ async function applyEntry(header: TarHeader, tar: TarReader, layer: PulledLayer,
     context.totals.bytes += header.size;
   }
 
+  if (context.writes.has(path)) await context.writes.settle();
   // Whatever is there goes, unless a directory meets a directory: the new entry never writes through the old one.
   const existing = tree.lstat(path);
-  if (existing && !(existing.isDirectory() && header.type === "dir")) tree.remove(path);
+  if (existing && !(existing.isDirectory() && header.type === "dir")) {
+    await context.writes.settle();
+    tree.remove(path);
+  }
 
   switch (header.type) {
     case "dir":
@@ -179,9 +190,12 @@ async function applyEntry(header: TarHeader, tar: TarReader, layer: PulledLayer,
       if (owner) lchownSync(path, owner.uid, owner.gid);
       context.directories.set(path, { mode, atime: header.atime ?? header.mtime, mtime: header.mtime });
       break;
-    case "file":
-      await writeFile(path, header, tar, mode, owner);
+    case "file": {
+      const file = { path, mode, owner, atime: header.atime ?? header.mtime, mtime: header.mtime };
+      if (header.size > SMALL_FILE || header.xattrs.size > 0) await writeRegularFile(file, tar.body());
+      else await context.writes.write(file, [await readWhole(tar, header.size)]);
       break;
+    }
     case "symlink":
       if (header.linkname === "") throw new Refusal("symlink", name, `entry '${name}' is a symbolic link with an empty target`);
       symlinkSync(header.linkname, path);
@@ -209,19 +223,15 @@ async function applyRoot(header: TarHeader, context: ApplyContext): Promise<void
   context.directories.set(context.tree.root, { mode: header.mode, atime: header.atime ?? header.mtime, mtime: header.mtime });
 }
 
-async function writeFile(path: string, header: TarHeader, tar: TarReader, mode: number, owner: { uid: number; gid: number } | undefined): Promise<void> {
-  const fd = openSync(path, CREATE_FLAGS, 0o600);
-  try {
-    for await (const chunk of tar.body()) {
-      for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset, chunk.length - offset);
-    }
-    // Owner before mode: chown clears set-id bits the policy chose to keep.
-    if (owner) fchownSync(fd, owner.uid, owner.gid);
-    fchmodSync(fd, mode);
-    futimesSync(fd, header.atime ?? header.mtime, header.mtime);
-  } finally {
-    closeSync(fd);
+/** A small file's body, copied out of the decompressor's buffers (the write outlives them). */
+async function readWhole(tar: TarReader, size: number): Promise<Uint8Array> {
+  const body = new Uint8Array(size);
+  let filled = 0;
+  for await (const chunk of tar.body()) {
+    body.set(chunk, filled);
+    filled += chunk.length;
   }
+  return filled === size ? body : body.subarray(0, filled);
 }
 
 /** The host path a hard link points at: inside the rootfs, already extracted, not a directory, not itself. */

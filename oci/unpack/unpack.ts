@@ -6,6 +6,7 @@ import { isProcessAlive, nodeSpawner, type Spawner, writeFileAtomic } from "../.
 import type { PulledImage, PulledLayer } from "../pull/mod.ts";
 import { type ApplyContext, applyLayer, type Decision, Refusal } from "./apply.ts";
 import { RootfsTree } from "./_rootfs.ts";
+import { PendingWrites } from "./_writes.ts";
 import type { UnpackPolicy } from "./policy.ts";
 import { runtimeConfigFromImage } from "./runtime_config.ts";
 
@@ -76,6 +77,7 @@ export async function unpackImage(image: PulledImage, bundleDir: string, options
     decide: (layer, decision: Decision) => event("materialize", "ok", layer.digest, { layer: layer.digest, ...decision }),
     totals: { entries: 0, bytes: 0 },
     directories: new Map(),
+    writes: new PendingWrites(),
   };
   let renamed = false;
   try {
