@@ -12,6 +12,9 @@ export interface FileToWrite {
   mtime: number;
 }
 
+/** Creates and fills one file; `writeRegularFile` unless a test slows it down. */
+export type WriteFile = (file: FileToWrite, data: readonly Uint8Array[]) => Promise<void>;
+
 /** Files at most this large are read whole and written in the background; larger ones stream in order. */
 export const SMALL_FILE = 256 << 10;
 /** Creations in flight at once. */
@@ -26,7 +29,12 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  */
 export class PendingWrites {
   readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #writeFile: WriteFile;
   #failure: { error: unknown } | undefined;
+
+  constructor(writeFile: WriteFile = writeRegularFile) {
+    this.#writeFile = writeFile;
+  }
 
   /** Whether the file at `path` is still being written. */
   has(path: string): boolean {
@@ -37,7 +45,7 @@ export class PendingWrites {
   async write(file: FileToWrite, data: readonly Uint8Array[]): Promise<void> {
     while (this.#inFlight.size >= IN_FLIGHT) await Promise.race(this.#inFlight.values());
     this.#throwFailure();
-    const done = writeRegularFile(file, data).then(
+    const done = this.#writeFile(file, data).then(
       () => void this.#inFlight.delete(file.path),
       (error: unknown) => {
         this.#inFlight.delete(file.path);

@@ -6,7 +6,7 @@ import { isProcessAlive, nodeSpawner, type Spawner, writeFileAtomic } from "../.
 import type { PulledImage, PulledLayer } from "../pull/mod.ts";
 import { type ApplyContext, applyLayer, type Decision, Refusal } from "./apply.ts";
 import { RootfsTree } from "./_rootfs.ts";
-import { PendingWrites } from "./_writes.ts";
+import { PendingWrites, type WriteFile } from "./_writes.ts";
 import type { UnpackPolicy } from "./policy.ts";
 import { runtimeConfigFromImage } from "./runtime_config.ts";
 
@@ -24,6 +24,8 @@ export interface UnpackOptions {
   /** Sets an extended attribute the policy keeps. Default: lsetxattr(2) through Bun's FFI. */
   setXattr?: (path: string, name: string, value: Buffer) => Promise<void>;
   checkpoint?: (step: UnpackCheckpoint) => Promise<void>;
+  /** Writes a small file in the background. Default: create, fill, chown, chmod, utimes through node:fs. */
+  writeFile?: WriteFile;
 }
 
 export interface UnpackResult {
@@ -77,7 +79,7 @@ export async function unpackImage(image: PulledImage, bundleDir: string, options
     decide: (layer, decision: Decision) => event("materialize", "ok", layer.digest, { layer: layer.digest, ...decision }),
     totals: { entries: 0, bytes: 0 },
     directories: new Map(),
-    writes: new PendingWrites(),
+    writes: new PendingWrites(options.writeFile),
   };
   let renamed = false;
   try {
