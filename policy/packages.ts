@@ -13,7 +13,7 @@ export interface Package {
 }
 
 export const PACKAGES: readonly Package[] = [
-  { name: "vox", entry: "main.ts", workers: ["archive/deflate_worker.js"], smoke: { args: ["--version"], expectVersionLine: true } },
+  { name: "vox", entry: "main.ts", workers: ["archive/deflate_worker.js", "oci/unpack/write_worker.js"], smoke: { args: ["--version"], expectVersionLine: true } },
   { name: "vox-bootstrap", entry: "bootstrap/main.ts", smoke: { args: ["--help"], expectVersionLine: false } },
 ];
 

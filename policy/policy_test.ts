@@ -88,7 +88,7 @@ test("sourceInstallSteps() installs the locked dependencies, then compiles with 
   assert.deepEqual(steps[1]!.slice(0, 6), ["npx", "--no-install", "bun", "build", "--compile", "--minify"]);
   assert.ok(steps[1]!.includes("--target=bun-linux-x64-baseline"));
   assert.ok(steps[1]!.includes('VOX_BUILD_VERSION="1.0.0"'));
-  assert.deepEqual(steps[1]!.slice(-4), ["main.ts", "archive/deflate_worker.js", "--outfile", "/tmp/x/vox"]);
+  assert.deepEqual(steps[1]!.slice(-5), ["main.ts", "archive/deflate_worker.js", "oci/unpack/write_worker.js", "--outfile", "/tmp/x/vox"]);
 });
 
 test("describePolicy() lists every target with both packages' names and URLs for the tag", () => {

@@ -126,9 +126,10 @@ export class ImageCache {
       if (from === 0) await handle.truncate(0);
       let position = from;
       await fill(from, async (chunk) => {
-        await handle.write(chunk, 0, chunk.byteLength, position);
+        const at = position;
         position += chunk.byteLength;
-        await digester.update(chunk);
+        // The write and the check of one chunk run on different threads; neither needs the other.
+        await Promise.all([handle.write(chunk, 0, chunk.byteLength, at), digester.update(chunk)]);
       });
       await digester.finish();
       await handle.sync();
@@ -241,3 +242,4 @@ async function lockHolderAlive(lockPath: string): Promise<boolean> {
   const pid = Number((await readFile(lockPath, "utf8").catch(() => "")).split(" ")[0]);
   return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid);
 }
+

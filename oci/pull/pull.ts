@@ -77,7 +77,7 @@ export interface PullDeps {
 /** Annotation on a scope's index entry: the platform manifests pulled from it, space-separated. */
 export const PULLED_MANIFESTS = "dev.vox.manifests";
 /** Layers fetched at once: enough to overlap network and decompression on a small machine. */
-const PARALLEL_LAYERS = 3;
+const PARALLEL_LAYERS = 4;
 
 /**
  * Resolves `source` ("oci:<dir>[:<tag>|@<digest>]" or a registry reference) to one platform's image and verifies

@@ -1,7 +1,8 @@
-// Small regular files written a few at a time off the main thread: creating a file is mostly kernel time, and on two
-// cores four creations in flight finish in about a third of the time of one after another (bench/run.ts, unpack).
+// Small regular files written off the unpacking thread, a few at a time, by two writer threads: creating a file is
+// mostly kernel time, which then runs on the other core while this one inflates and parses (bench/run.ts, pull+unpack).
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
 
 /** A regular file to create: its path resolved and checked by the applier, its mode decided by the policy. */
 export interface FileToWrite {
@@ -12,13 +13,13 @@ export interface FileToWrite {
   mtime: number;
 }
 
-/** Creates and fills one file; `writeRegularFile` unless a test slows it down. */
+/** Creates and fills one file. Default: the writer threads (oci/unpack/write_worker.js); a test passes a slow one. */
 export type WriteFile = (file: FileToWrite, data: readonly Uint8Array[]) => Promise<void>;
 
 /** Files at most this large are read whole and written in the background; larger ones stream in order. */
 export const SMALL_FILE = 256 << 10;
 /** Creations in flight at once. */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 8;
 /** Never follow what lies at the final component; O_EXCL fails on anything there, a link included. */
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -30,10 +31,17 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 export class PendingWrites {
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #writeFile: WriteFile;
+  readonly #pool: WriterPool | undefined;
   #failure: { error: unknown } | undefined;
 
-  constructor(writeFile: WriteFile = writeRegularFile) {
-    this.#writeFile = writeFile;
+  constructor(writeFile?: WriteFile) {
+    this.#pool = writeFile ? undefined : new WriterPool();
+    this.#writeFile = writeFile ?? ((file, data) => this.#pool!.write(file, data));
+  }
+
+  /** Stops the writer threads (after settle, or after a failure). */
+  async close(): Promise<void> {
+    await this.#pool?.close();
   }
 
   /** Whether the file at `path` is still being written. */
@@ -66,7 +74,10 @@ export class PendingWrites {
   }
 }
 
-/** Creates `file.path` (never through a link), writes `data` into it, then sets owner, mode and times. */
+/**
+ * Creates `file.path` (never through a link), writes `data` into it, then sets owner, mode and times: the applier's
+ * way for large files, streamed in order; write_worker.js does the same steps for small ones.
+ */
 export async function writeRegularFile(file: FileToWrite, data: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
   const handle = await open(file.path, CREATE_FLAGS, 0o600);
   try {
@@ -79,5 +90,50 @@ export async function writeRegularFile(file: FileToWrite, data: Iterable<Uint8Ar
     await handle.utimes(file.atime, file.mtime);
   } finally {
     await handle.close();
+  }
+}
+
+const WORKER_URL = import.meta.url.endsWith("/oci/unpack/_writes.ts") ? new URL("./write_worker.js", import.meta.url) : new URL("./oci/unpack/write_worker.js", import.meta.url);
+const WRITERS = 2;
+
+/** Writer threads (oci/unpack/write_worker.js), started on first use; each file goes to the next one in turn. */
+class WriterPool {
+  readonly #workers: Worker[] = [];
+  readonly #pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  #next = 0;
+
+  write(file: FileToWrite, data: readonly Uint8Array[]): Promise<void> {
+    if (this.#workers.length === 0) for (let i = 0; i < WRITERS; i++) this.#workers.push(this.#start());
+    const id = this.#next++;
+    const body = data.length === 1 ? data[0]! : Buffer.concat(data);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#workers[id % WRITERS]!.postMessage({ id, file, data: body });
+    });
+  }
+
+  async close(): Promise<void> {
+    const workers = this.#workers.splice(0);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+
+  #start(): Worker {
+    const worker = new Worker(WORKER_URL);
+    worker.on("message", ({ id, error }: { id: number; error?: { message: string; code?: string } }) => {
+      const pending = this.#pending.get(id);
+      this.#pending.delete(id);
+      if (!error) return pending?.resolve();
+      pending?.reject(Object.assign(new Error(error.message), { code: error.code }));
+    });
+    worker.on("error", (error: Error) => this.#failAll(error));
+    worker.on("exit", (code) => {
+      if (this.#workers.includes(worker)) this.#failAll(new Error(`a file-writing thread exited (code ${code})`));
+    });
+    return worker;
+  }
+
+  #failAll(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
   }
 }

@@ -97,8 +97,10 @@ export async function unpackImage(image: PulledImage, bundleDir: string, options
     await options.checkpoint?.("rootfs-renamed");
     // config.json last: it is what makes the directory a bundle.
     renameSync(tempConfig, join(bundle, "config.json"));
+    await context.writes.close();
   } catch (error) {
     await Promise.allSettled(pending);
+    await context.writes.close();
     rmSync(renamed ? join(bundle, "rootfs") : temp, { recursive: true, force: true });
     rmSync(tempConfig, { force: true });
     if (error instanceof Refusal) {
