@@ -32,11 +32,17 @@ export class RootfsTree {
   readonly root: string;
   /** Parent directories already resolved (logical path → host path); cleared whenever anything is removed. */
   readonly #resolved = new Map<string, string>();
+  /**
+   * Every host path created in this tree (it started empty, so nothing else can be in it). A path never created
+   * cannot exist, which spares an lstat that would wait on the directory while the writer threads add to it.
+   */
+  readonly #created = new Set<string>();
   /** Called when a lookup is pinned to the rootfs (an absolute link target, or `..` at the root): worth auditing. */
   readonly #onContained: (logical: string, via: string) => void;
 
   constructor(root: string, options: { onContained?: (logical: string, via: string) => void } = {}) {
     this.root = root;
+    this.#created.add(root);
     this.#onContained = options.onContained ?? (() => {});
   }
 
@@ -64,6 +70,7 @@ export class RootfsTree {
       if (!stat) {
         if (!options.create) throw new ContainmentError("missing", `'${[...stack, part].join("/")}' does not exist`);
         mkdirSync(host, { mode: 0o755 });
+        this.#created.add(host);
         options.created?.(host);
         stack.push(part);
         continue;
@@ -93,7 +100,13 @@ export class RootfsTree {
 
   /** What is at `hostPath` itself, never followed. */
   lstat(hostPath: string): Stats | undefined {
+    if (!this.#created.has(hostPath)) return undefined;
     return lstatSync(hostPath, { throwIfNoEntry: false });
+  }
+
+  /** Records that the applier made `hostPath` (a file, directory, link or node). */
+  created(hostPath: string): void {
+    this.#created.add(hostPath);
   }
 
   /** Removes `hostPath` and, for a directory, everything in it (links inside are removed, never followed). */

@@ -18,8 +18,9 @@ export type WriteFile = (file: FileToWrite, data: readonly Uint8Array[]) => Prom
 
 /** Files at most this large are read whole and written in the background; larger ones stream in order. */
 export const SMALL_FILE = 256 << 10;
-/** Creations in flight at once. */
-const IN_FLIGHT = 8;
+/** Files, and bytes of them, handed over and not yet written: enough for several batches per writer. */
+const IN_FLIGHT = 128;
+const IN_FLIGHT_BYTES = 8 << 20;
 /** Never follow what lies at the final component; O_EXCL fails on anything there, a link included. */
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -32,6 +33,7 @@ export class PendingWrites {
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #writeFile: WriteFile;
   readonly #pool: WriterPool | undefined;
+  #bytes = 0;
   #failure: { error: unknown } | undefined;
 
   constructor(writeFile?: WriteFile) {
@@ -51,20 +53,27 @@ export class PendingWrites {
 
   /** Starts writing `file` with `data` (already read whole), after waiting for a free slot. */
   async write(file: FileToWrite, data: readonly Uint8Array[]): Promise<void> {
-    while (this.#inFlight.size >= IN_FLIGHT) await Promise.race(this.#inFlight.values());
+    while (this.#inFlight.size >= IN_FLIGHT || this.#bytes >= IN_FLIGHT_BYTES) {
+      this.#pool?.flush();
+      await Promise.race(this.#inFlight.values());
+    }
     this.#throwFailure();
-    const done = this.#writeFile(file, data).then(
-      () => void this.#inFlight.delete(file.path),
-      (error: unknown) => {
-        this.#inFlight.delete(file.path);
-        this.#failure ??= { error };
-      },
-    );
+    const size = data.reduce((total, chunk) => total + chunk.byteLength, 0);
+    this.#bytes += size;
+    const written = () => {
+      this.#inFlight.delete(file.path);
+      this.#bytes -= size;
+    };
+    const done = this.#writeFile(file, data).then(written, (error: unknown) => {
+      written();
+      this.#failure ??= { error };
+    });
     this.#inFlight.set(file.path, done);
   }
 
   /** Waits for every write in flight; throws the first that failed. */
   async settle(): Promise<void> {
+    this.#pool?.flush();
     await Promise.all(this.#inFlight.values());
     this.#throwFailure();
   }
@@ -95,21 +104,46 @@ export async function writeRegularFile(file: FileToWrite, data: Iterable<Uint8Ar
 
 const WORKER_URL = import.meta.url.endsWith("/oci/unpack/_writes.ts") ? new URL("./write_worker.js", import.meta.url) : new URL("./oci/unpack/write_worker.js", import.meta.url);
 const WRITERS = 2;
+/** Files per message: a message costs about as much as creating a small file, so they travel in batches. */
+const BATCH_FILES = 32;
+const BATCH_BYTES = 1 << 20;
 
-/** Writer threads (oci/unpack/write_worker.js), started on first use; each file goes to the next one in turn. */
+interface Job {
+  id: number;
+  file: FileToWrite;
+  data: Uint8Array;
+}
+
+/** Writer threads (oci/unpack/write_worker.js), started on first use; batches of files go to each in turn. */
 class WriterPool {
   readonly #workers: Worker[] = [];
   readonly #pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  #batch: Job[] = [];
+  #batchBytes = 0;
   #next = 0;
+  #turn = 0;
 
+  /** Queues `file`; it is sent with its batch, when the batch fills or at `flush()`. */
   write(file: FileToWrite, data: readonly Uint8Array[]): Promise<void> {
-    if (this.#workers.length === 0) for (let i = 0; i < WRITERS; i++) this.#workers.push(this.#start());
     const id = this.#next++;
     const body = data.length === 1 ? data[0]! : Buffer.concat(data);
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#workers[id % WRITERS]!.postMessage({ id, file, data: body });
-    });
+    const done = new Promise<void>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    this.#batch.push({ id, file, data: body });
+    this.#batchBytes += body.byteLength;
+    if (this.#batch.length >= BATCH_FILES || this.#batchBytes >= BATCH_BYTES) this.flush();
+    return done;
+  }
+
+  /** Sends the files queued so far. */
+  flush(): void {
+    if (this.#batch.length === 0) return;
+    if (this.#workers.length === 0) for (let i = 0; i < WRITERS; i++) this.#workers.push(this.#start());
+    const jobs = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    // A body that owns its whole buffer is moved, not copied.
+    const transfer = jobs.map((job) => job.data).filter((data) => data.byteOffset === 0 && data.byteLength === data.buffer.byteLength).map((data) => data.buffer as ArrayBuffer);
+    this.#workers[this.#turn++ % WRITERS]!.postMessage({ jobs }, transfer);
   }
 
   async close(): Promise<void> {
@@ -119,11 +153,13 @@ class WriterPool {
 
   #start(): Worker {
     const worker = new Worker(WORKER_URL);
-    worker.on("message", ({ id, error }: { id: number; error?: { message: string; code?: string } }) => {
-      const pending = this.#pending.get(id);
-      this.#pending.delete(id);
-      if (!error) return pending?.resolve();
-      pending?.reject(Object.assign(new Error(error.message), { code: error.code }));
+    worker.on("message", ({ results }: { results: Array<{ id: number; error?: { message: string; code?: string } }> }) => {
+      for (const { id, error } of results) {
+        const pending = this.#pending.get(id);
+        this.#pending.delete(id);
+        if (error) pending?.reject(Object.assign(new Error(error.message), { code: error.code }));
+        else pending?.resolve();
+      }
     });
     worker.on("error", (error: Error) => this.#failAll(error));
     worker.on("exit", (code) => {

@@ -184,6 +184,7 @@ async function applyEntry(header: TarHeader, tar: TarReader, layer: PulledLayer,
     tree.remove(path);
   }
 
+  tree.created(path);
   switch (header.type) {
     case "dir":
       if (!existing?.isDirectory()) mkdirSync(path, { mode: 0o700 });

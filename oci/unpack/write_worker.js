@@ -1,5 +1,5 @@
-// The file-writing worker: creates, fills and finishes one small file per message with plain synchronous calls, so
-// the unpacking thread spends no time waiting on or waking for them. Plain JavaScript for the reason
+// The file-writing worker: creates, fills and finishes a batch of small files per message with plain synchronous
+// calls, in order, so the unpacking thread spends no time waiting on or waking for them. Plain JavaScript for the reason
 // archive/crc32.js gives; `bun build --compile` embeds it as an entry point (policy/packages.ts).
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
@@ -7,7 +7,11 @@ import { parentPort } from "node:worker_threads";
 /** Never follow what lies at the final component; O_EXCL fails on anything there, a link included. */
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-parentPort.on("message", ({ id, file, data }) => {
+parentPort.on("message", ({ jobs }) => {
+  parentPort.postMessage({ results: jobs.map(write) });
+});
+
+function write({ id, file, data }) {
   try {
     const fd = openSync(file.path, CREATE_FLAGS, 0o600);
     try {
@@ -19,8 +23,8 @@ parentPort.on("message", ({ id, file, data }) => {
     } finally {
       closeSync(fd);
     }
-    parentPort.postMessage({ id });
+    return { id };
   } catch (error) {
-    parentPort.postMessage({ id, error: { message: error.message, code: error.code } });
+    return { id, error: { message: error.message, code: error.code } };
   }
-});
+}
