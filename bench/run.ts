@@ -393,12 +393,46 @@ function paddedRelease(tag: string, triple: string, bunTarget: string, padBytes:
   return { tag, dir, key };
 }
 
-// `--only=push-layer`: that case alone, printed (results files untouched); it needs no vox build.
-if (process.argv.includes("--only=push-layer")) {
-  console.table(await benchPushLayer());
-  rmSync(work, { recursive: true, force: true });
-  process.exit(0);
+function ratio(rows: Row[], ours: number, theirs: number): number {
+  return round(rows[ours]!.medianMs / rows[theirs]!.medianMs);
 }
+
+/** A release archive of one target's binary (the host vox, ~110 MB) against GNU tar -czf + sha256sum of it. */
+function benchArchive(vox: string): Row[] {
+  return measure([
+    { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
+    { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
+  ]);
+}
+
+/** `vox deploy build` of the 209 MB sample project for two platforms against tar | gzip -6 | sha256sum of its tree. */
+function benchDeploy(vox: string): Row[] {
+  console.error("bench: writing the 200 MB packaging sample (many small files, a few large ones)");
+  const sample = writeSampleProject(join(work, "sample"));
+  const layoutDir = join(work, "image");
+  execFileSync(vox, ["lock"], { cwd: sample, stdio: ["ignore", "ignore", "inherit"] });
+  return measure(
+    [
+      { group: "deploy", name: "vox deploy build --locked (scratch base, linux/amd64 + linux/arm64) into an OCI layout", argv: [`cd ${sample} && ${vox} deploy build --locked --output oci:${layoutDir}`], runs: RUNS.archive, shell: true, prepare: `rm -rf ${layoutDir}` },
+      { group: "deploy", name: "tar -c | gzip -6 | sha256sum of the same tree (GNU)", argv: [`tar -c -C ${sample} tree | gzip -6 | sha256sum`], runs: RUNS.archive, shell: true },
+    ],
+    2,
+  );
+}
+
+/** Every group in the order a full run takes them, each with the one-line summary `--only=<group>` prints. */
+const GROUPS: Record<string, { run(vox: string): Row[] | Promise<Row[]>; summary(rows: Row[]): string }> = {
+  startup: { run: benchStartup, summary: startupSummary },
+  archive: { run: benchArchive, summary: (rows) => `our archive / tar+sha256sum = ${ratio(rows, 0, 1)}x at ${rows[0]!.peakRssMiB} MiB` },
+  deploy: { run: benchDeploy, summary: (rows) => `deploy build / tar|gzip|sha256sum = ${ratio(rows, 0, 1)}x at ${rows[0]!.peakRssMiB} MiB` },
+  install: { run: benchInstall, summary: installSummary },
+  push: { run: benchPushLayer, summary: (rows) => `1 GiB layer push / skopeo copy = ${ratio(rows, 0, 1)}x at ${rows[0]!.peakRssMiB} MiB (skopeo ${rows[1]!.peakRssMiB} MiB)` },
+  microvm: { run: benchMicrovm, summary: (rows) => `materialize ${rows[0]!.medianMs} ms; boot to entrypoint ${rows.at(-1)!.medianMs} ms` },
+  run: { run: benchRun, summary: (rows) => `vox deploy run / runc run = ${ratio(rows, 0, 1)}x` },
+  pull: { run: benchPullUnpack, summary: pullUnpackSummary },
+};
+
+if (only !== undefined && !(only in GROUPS)) throw new Error(`bench: no group '${only}'; groups: ${Object.keys(GROUPS).join(", ")}`);
 
 console.error("bench: building the host vox (release v0.1.0)");
 execFileSync(bun, ["main.ts", "ci", "release-build", "--version", "v0.1.0", "--package", "vox", "--no-smoke", "--out-dir", join(work, "dist")], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000" } });
@@ -407,102 +441,45 @@ execFileSync("tar", ["-xzf", archive, "-C", work]);
 const vox = join(work, "vox");
 const bunVersion = execFileSync(bun, ["--version"], { encoding: "utf8" }).trim();
 
-if (only === "startup" || only === "install") {
-  const rows = only === "startup" ? benchStartup(vox) : await benchInstall(vox);
-  console.log(rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB} | ${r.runs} |`).join("\n"));
-  console.log(only === "startup" ? startupSummary(rows) : installSummary(rows));
-  rmSync(work, { recursive: true, force: true });
-  process.exit(0);
-}
-
-if (only === "microvm") {
-  console.table(benchMicrovm(vox));
-  rmSync(work, { recursive: true, force: true });
-  process.exit(0);
-}
-
-if (only === "pull") {
-  const rows = await benchPullUnpack(vox);
-  console.log(rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB} | ${r.runs} |`).join("\n"));
-  console.log(pullUnpackSummary(rows));
-  rmSync(work, { recursive: true, force: true });
-  process.exit(0);
-}
-
-if (only === "run") {
-  const rows = await benchRun(vox);
-  console.log(rows.map((r) => `| ${r.group} | ${r.name} | ${r.medianMs} | ${r.peakRssMiB ?? "-"} | ${r.runs} |`).join("\n"));
-  console.log(`vox deploy run / runc run = ${round(rows[0]!.medianMs / rows[1]!.medianMs)}x`);
-  rmSync(work, { recursive: true, force: true });
-  process.exit(0);
-}
-
-
-const startupRows = benchStartup(vox);
-const archiveRows = measure([
-  { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
-  { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
-]);
-const rows: Row[] = [...startupRows, ...archiveRows];
-
-console.error("bench: writing the 200 MB packaging sample (many small files, a few large ones)");
-const sample = writeSampleProject(join(work, "sample"));
-const layoutDir = join(work, "image");
-execFileSync(vox, ["lock"], { cwd: sample, stdio: ["ignore", "ignore", "inherit"] });
-const deployRows = measure(
-  [
-    { group: "deploy", name: "vox deploy build --locked (scratch base, linux/amd64 + linux/arm64) into an OCI layout", argv: [`cd ${sample} && ${vox} deploy build --locked --output oci:${layoutDir}`], runs: RUNS.archive, shell: true, prepare: `rm -rf ${layoutDir}` },
-    { group: "deploy", name: "tar -c | gzip -6 | sha256sum of the same tree (GNU)", argv: [`tar -c -C ${sample} tree | gzip -6 | sha256sum`], runs: RUNS.archive, shell: true },
-  ],
-  2,
-);
-rows.push(...deployRows);
-
-const installRows = await benchInstall(vox);
-rows.push(...installRows);
-
-
-const pushRows = await benchPushLayer();
-rows.push(...pushRows);
-
-rows.push(...benchMicrovm(vox));
-
-rows.push(...(await benchRun(vox)));
-
-const pullRows = await benchPullUnpack(vox);
-rows.push(...pullRows);
-
-const results = {
-  date: new Date().toISOString(),
-  machine: { cpus: execFileSync("nproc", { encoding: "utf8" }).trim(), bun: bunVersion, node: process.version },
-  rows,
-  derived: {
-    voxVersionOverFloor: round(startupRows[2]!.medianMs / startupRows[0]!.medianMs),
-    policyJsonOverFloor: round(startupRows[3]!.medianMs / startupRows[0]!.medianMs),
-    archiveOverBaseline: round(archiveRows[0]!.medianMs / archiveRows[1]!.medianMs),
-    deployBuildOverPipeline: round(deployRows[0]!.medianMs / deployRows[1]!.medianMs),
-    deployBuildPeakRssMiB: deployRows[0]!.peakRssMiB,
-    installOverPipeline: round(installRows[0]!.medianMs / installRows[1]!.medianMs),
-    installPeakRssMiB: Math.max(installRows[0]!.peakRssMiB!, installRows[2]!.peakRssMiB!),
-    upgradeOverPipeline: round(installRows[4]!.medianMs / installRows[5]!.medianMs),
-    upgradePeakRssMiB: Math.max(installRows[4]!.peakRssMiB!, installRows[6]!.peakRssMiB!),
-    pushLayerOverSkopeo: round(pushRows[0]!.medianMs / pushRows[1]!.medianMs),
-    pushLayerPeakRssMiB: pushRows[0]!.peakRssMiB,
-    pullUnpackColdOverSkopeoUmoci: round(pullRows[0]!.medianMs / pullRows[1]!.medianMs),
-    pullUnpackWarmOverSkopeoUmoci: round(pullRows[2]!.medianMs / pullRows[3]!.medianMs),
-    pullUnpackPeakRssMiB: Math.max(pullRows[0]!.peakRssMiB!, pullRows[2]!.peakRssMiB!),
-  },
-};
-// Paths are written relative to the checkout: results describe the code, not this machine's directories.
-writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2).replaceAll(`${root}/`, "./")}\n`);
-
+const byGroup: Record<string, Row[]> = {};
+for (const name of only === undefined ? Object.keys(GROUPS) : [only]) byGroup[name] = await GROUPS[name]!.run(vox);
+const rows = Object.values(byGroup).flat();
+const summaries = Object.entries(byGroup).map(([name, groupRows]) => GROUPS[name]!.summary(groupRows));
 const table = [
   "| group | what | median wall (ms) | median peak RSS (MiB) | runs |",
   "|---|---|---:|---:|---:|",
   ...rows.map((r) => `| ${r.group} | ${r.name.replaceAll("|", "\\|")} | ${r.medianMs} | ${r.peakRssMiB ?? ""} | ${r.runs} |`),
   "",
-  `${startupSummary(startupRows)}; our archive / tar+sha256sum = ${results.derived.archiveOverBaseline}x; deploy build / tar|gzip|sha256sum = ${results.derived.deployBuildOverPipeline}x at ${results.derived.deployBuildPeakRssMiB} MiB; ${installSummary(installRows)}; ${pullUnpackSummary(pullRows)} (Bun ${bunVersion}, ${results.machine.cpus} cores)`,
+  `${summaries.join("; ")} (Bun ${bunVersion}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores)`,
 ].join("\n");
-writeFileSync(join(root, "bench", "results.md"), `${table}\n`);
 console.log(table);
+
+if (only === undefined) {
+  const { startup, archive: archiveRows, deploy, install, push, pull } = byGroup as Record<string, Row[]>;
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: execFileSync("nproc", { encoding: "utf8" }).trim(), bun: bunVersion, node: process.version },
+    rows,
+    derived: {
+      voxVersionOverFloor: ratio(startup!, 2, 0),
+      policyJsonOverFloor: ratio(startup!, 3, 0),
+      archiveOverBaseline: ratio(archiveRows!, 0, 1),
+      archivePeakRssMiB: archiveRows![0]!.peakRssMiB,
+      deployBuildOverPipeline: ratio(deploy!, 0, 1),
+      deployBuildPeakRssMiB: deploy![0]!.peakRssMiB,
+      installOverPipeline: ratio(install!, 0, 1),
+      installPeakRssMiB: Math.max(install![0]!.peakRssMiB!, install![2]!.peakRssMiB!),
+      upgradeOverPipeline: ratio(install!, 4, 5),
+      upgradePeakRssMiB: Math.max(install![4]!.peakRssMiB!, install![6]!.peakRssMiB!),
+      pushLayerOverSkopeo: ratio(push!, 0, 1),
+      pushLayerPeakRssMiB: push![0]!.peakRssMiB,
+      pullUnpackColdOverSkopeoUmoci: ratio(pull!, 0, 1),
+      pullUnpackWarmOverSkopeoUmoci: ratio(pull!, 2, 3),
+      pullUnpackPeakRssMiB: Math.max(pull![0]!.peakRssMiB!, pull![2]!.peakRssMiB!),
+    },
+  };
+  // Paths are written relative to the checkout: results describe the code, not this machine's directories.
+  writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2).replaceAll(`${root}/`, "./")}\n`);
+  writeFileSync(join(root, "bench", "results.md"), `${table.replaceAll(`${root}/`, "./")}\n`);
+}
 rmSync(work, { recursive: true, force: true });
