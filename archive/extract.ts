@@ -1,11 +1,11 @@
 // Single-executable extraction, by hand because it is the security boundary of install and upgrade:
 // exactly one regular-file entry with the expected name, within a size cap, streamed to a file beside the target.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { createGunzip, createInflateRaw } from "node:zlib";
 import { VoxError } from "../errors/mod.ts";
 import { besideTarget } from "../io/atomic.ts";
+import { fileChunks } from "../io/file_chunks.ts";
 import { ChunkReader } from "./chunk_reader.ts";
 import { crc32 } from "./crc32.js";
 
@@ -63,7 +63,13 @@ const TAR_TYPES: Record<string, string> = { "1": "a hard link", "2": "a symbolic
 const MAX_TRAILING_ZEROS = 1 << 20;
 
 async function extractTarGz(archive: string, options: ExtractOptions, output: FileHandle): Promise<ExtractedEntry> {
-  const source = createReadStream(archive).pipe(createGunzip());
+  const source = createGunzip({ chunkSize: 1 << 16 });
+  // Each chunk's buffer is reused by the next read, so the next is read only once zlib has taken this one.
+  const fed = (async () => {
+    for await (const chunk of fileChunks(archive)) await new Promise<void>((resolve, reject) => source.write(chunk, (error) => (error ? reject(error) : resolve())));
+    source.end();
+  })();
+  fed.catch(() => source.destroy());
   const reader = new ChunkReader(source[Symbol.asyncIterator]());
   try {
     const header = await reader.exactly(512);

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "../errors/schema.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 
@@ -25,7 +25,7 @@ export const ReceiptSchema = z.object({
   createdDirs: z.array(z.string()),
   profileEdits: z.array(z.string()),
   /** Profiles that did not exist before install; uninstall deletes them if nothing but the block was in them. */
-  createdProfiles: z.array(z.string()).default([]),
+  createdProfiles: z._default(z.array(z.string()), []),
 });
 
 export type Receipt = z.infer<typeof ReceiptSchema>;

@@ -8,3 +8,4 @@ export { bufferOutput, type Output, processOutput } from "./output.ts";
 export { writeFileAtomic } from "./atomic.ts";
 export { acquireFileLock, type FileLock, type FileLockOptions } from "./file_lock.ts";
 export { mapLimit } from "./pool.ts";
+export { fileChunks } from "./file_chunks.ts";

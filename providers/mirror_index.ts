@@ -1,5 +1,5 @@
 import semver from "semver";
-import { z } from "zod";
+import { z } from "../errors/schema.ts";
 import { VoxError } from "../errors/mod.ts";
 import { type MinisignPublicKey, parseTrustedComment, verifyMinisign } from "../integrity/mod.ts";
 
@@ -7,17 +7,17 @@ import { type MinisignPublicKey, parseTrustedComment, verifyMinisign } from "../
 export const MirrorIndexSchema = z.object({
   schema: z.literal("vox.mirror-index/1"),
   /** Increases with every write; clients refuse an index older than one they accepted (anti-rollback). */
-  serial: z.number().int().positive(),
+  serial: z.number().check(z.int(), z.positive()),
   /** ISO time after which the index must not be trusted (anti-freeze). */
   expires: z.iso.datetime(),
   /** The newest stable tag, for install scripts that cannot sort versions (vox itself re-derives it). */
-  latest: z.string().nullable(),
+  latest: z.nullable(z.string()),
   releases: z.array(
     z.object({
-      tag: z.string().regex(/^v\d/),
-      version: z.string().refine((v) => semver.valid(v) === v, "must be a semantic version"),
+      tag: z.string().check(z.regex(/^v\d/)),
+      version: z.string().check(z.refine((v) => semver.valid(v) === v, "must be a semantic version")),
       prerelease: z.boolean(),
-      checksums_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      checksums_sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
     }),
   ),
 });

@@ -1,15 +1,15 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "../errors/schema.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 
 /** What the client has accepted before: the floor for anti-rollback (mirror index serials, release versions). */
 const TrustStateSchema = z.object({
   schema: z.literal("vox.upgrade-state/1"),
   /** Highest index serial accepted, per mirror index URL. */
-  indexSerials: z.record(z.string(), z.number().int()),
+  indexSerials: z.record(z.string(), z.number().check(z.int())),
   /** Highest release version installed by an upgrade. */
-  highestVersion: z.string().nullable(),
+  highestVersion: z.nullable(z.string()),
 });
 
 export type TrustState = z.infer<typeof TrustStateSchema>;
