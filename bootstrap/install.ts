@@ -6,7 +6,9 @@ import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Env, Output, Spawner } from "../io/mod.ts";
 import { executableName, findPackage, parseTag, requireOwnCheckout, type Target } from "../policy/mod.ts";
 import type { ProviderSettings, ReleaseProvider } from "../providers/mod.ts";
-import { acquireExecutable, buildFromSource, checkoutVersion } from "../release/mod.ts";
+// The release modules install needs, not release/mod.ts: its build and attestation halves cost install memory.
+import { acquireExecutable } from "../release/acquire.ts";
+import { buildFromSource, checkoutVersion } from "../release/compile.ts";
 import { addPathBlock, PROFILES } from "./profile.ts";
 import { type Receipt, writeReceipt } from "./receipt.ts";
 

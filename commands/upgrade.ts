@@ -11,7 +11,7 @@ import { progressReporter } from "../download/mod.ts";
 import { errorMessage, formatError, usageError, VoxError } from "../errors/mod.ts";
 import { detectHostTarget, namedCheckout, requireOwnCheckout } from "../policy/mod.ts";
 import { RATE_LIMITED_EXIT_CODE } from "../providers/mod.ts";
-import { isVerificationFailure } from "../release/mod.ts";
+import { isVerificationFailure } from "../release/acquire.ts";
 import { type Checkpoint, indexSerialGuard, upgrade, type UpgradeReport } from "../upgrade/mod.ts";
 import { networkSeams } from "./_network.ts";
 import { renderJson } from "../cli/json.ts";

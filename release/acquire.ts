@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { extractSingleExecutable } from "../archive/mod.ts";
+import { extractSingleExecutable } from "../archive/extract.ts";
 import { type DownloadDeps, type DownloadOptions, downloadToFile } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import { type MinisignPublicKey, parseChecksums, sha256File, sha256Hex } from "../integrity/mod.ts";

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { extractSingleExecutable } from "../archive/mod.ts";
+import { extractSingleExecutable } from "../archive/extract.ts";
 import { describeFormat, matchesFormat, readExecutableFormat, type SniffedExecutable } from "../binary/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import { executableName, type Target } from "../policy/mod.ts";

@@ -1,14 +1,17 @@
 import { access, constants, lstat, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import semver from "semver";
-import { requireVersion } from "../bootstrap/mod.ts";
+import { requireVersion } from "../bootstrap/install.ts";
 import type { DownloadDeps } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import { acquireFileLock, type Clock, type Output, type Spawner } from "../io/mod.ts";
 import { executableName, parseAssetName, parseTag, type Target } from "../policy/mod.ts";
 import type { MirrorIndex, ReleaseProvider } from "../providers/mod.ts";
-import { acquireExecutable, acquireLocalExecutable, buildFromSource, checkoutVersion, requireExecutableFor } from "../release/mod.ts";
+// The release modules install needs, not release/mod.ts: its build and attestation halves cost install memory.
+import { acquireExecutable, acquireLocalExecutable } from "../release/acquire.ts";
+import { buildFromSource, checkoutVersion } from "../release/compile.ts";
+import { requireExecutableFor } from "../release/inspect.ts";
 import { managedBy } from "./guards.ts";
 import { readTrustState, writeTrustState } from "./state.ts";
 import { cleanLeftovers, previousPath, swapIn, swapWithPrevious } from "./swap.ts";
