@@ -242,4 +242,3 @@ async function lockHolderAlive(lockPath: string): Promise<boolean> {
   const pid = Number((await readFile(lockPath, "utf8").catch(() => "")).split(" ")[0]);
   return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid);
 }
-

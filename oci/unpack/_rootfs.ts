@@ -25,8 +25,9 @@ export class ContainmentError extends Error {
  * one else can: the rootfs is a directory we created (mode 0700 while we work, inside a bundle directory others
  * cannot rename entries of), and it is not yet a container's root. This process applies entries in order; the
  * small files it writes in the background only create new names in directories already resolved, and anything
- * that removes, replaces or links waits for them first. So the state we checked is the state we write into. The final component is never followed: files are created with
- * O_CREAT|O_EXCL|O_NOFOLLOW after whatever was there is removed, and links are written, never resolved.
+ * that removes, replaces or links waits for them first. So the state we checked is the state we write into. The
+ * final component is never followed: files are created with O_CREAT|O_EXCL|O_NOFOLLOW after whatever was there is
+ * removed, and links are written, never resolved.
  */
 export class RootfsTree {
   readonly root: string;

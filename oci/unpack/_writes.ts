@@ -14,7 +14,7 @@ export interface FileToWrite {
 }
 
 /** Creates and fills one file. Default: the writer threads (oci/unpack/write_worker.js); a test passes a slow one. */
-export type WriteFile = (file: FileToWrite, data: readonly Uint8Array[]) => Promise<void>;
+export type WriteFile = (file: FileToWrite, data: Uint8Array) => Promise<void>;
 
 /** Files at most this large are read whole and written in the background; larger ones stream in order. */
 export const SMALL_FILE = 256 << 10;
@@ -52,13 +52,13 @@ export class PendingWrites {
   }
 
   /** Starts writing `file` with `data` (already read whole), after waiting for a free slot. */
-  async write(file: FileToWrite, data: readonly Uint8Array[]): Promise<void> {
+  async write(file: FileToWrite, data: Uint8Array): Promise<void> {
     while (this.#inFlight.size >= IN_FLIGHT || this.#bytes >= IN_FLIGHT_BYTES) {
       this.#pool?.flush();
       await Promise.race(this.#inFlight.values());
     }
     this.#throwFailure();
-    const size = data.reduce((total, chunk) => total + chunk.byteLength, 0);
+    const size = data.byteLength;
     this.#bytes += size;
     const written = () => {
       this.#inFlight.delete(file.path);
@@ -124,9 +124,8 @@ class WriterPool {
   #turn = 0;
 
   /** Queues `file`; it is sent with its batch, when the batch fills or at `flush()`. */
-  write(file: FileToWrite, data: readonly Uint8Array[]): Promise<void> {
+  write(file: FileToWrite, body: Uint8Array): Promise<void> {
     const id = this.#next++;
-    const body = data.length === 1 ? data[0]! : Buffer.concat(data);
     const done = new Promise<void>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     this.#batch.push({ id, file, data: body });
     this.#batchBytes += body.byteLength;

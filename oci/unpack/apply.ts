@@ -185,7 +185,7 @@ async function applyEntry(header: TarHeader, tar: TarReader, layer: PulledLayer,
     case "file": {
       const file = { path, mode, owner, atime: header.atime ?? header.mtime, mtime: header.mtime };
       if (header.size > SMALL_FILE || header.xattrs.size > 0) await writeRegularFile(file, tar.body());
-      else await context.writes.write(file, [await readWhole(tar, header.size)]);
+      else await context.writes.write(file, await readWhole(tar, header.size));
       break;
     }
     case "symlink":

@@ -37,7 +37,7 @@ for (const [index, hostile] of HOSTILE_CASES.entries()) {
 /** Background writes that start late, so every entry after them runs while they are still in flight. */
 const slowWrite: WriteFile = async (file, data) => {
   await new Promise((resolve) => setTimeout(resolve, 25));
-  await writeRegularFile(file, data);
+  await writeRegularFile(file, [data]);
 };
 
 test("unpackImage() keeps the archive's order while small files are written in the background", async () => {
