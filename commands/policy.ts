@@ -2,12 +2,17 @@
 // Owns only rendering; the data is policy/.
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { Handler } from "../cli/mod.ts";
-import { describePolicy, detectHostTarget, type PolicyDescription, tagOf } from "../policy/mod.ts";
 import { renderJson } from "../cli/json.ts";
+// The modules themselves, not the policy/ barrel: it also loads the checkout search (node:path), which this never uses.
+import { describePolicy, type PolicyDescription } from "../policy/describe.ts";
+import { detectHostTarget } from "../policy/host.ts";
+import { parseTag } from "../policy/tag.ts";
 
 /** `vox policy [--json] [--tag <tag>]` */
 export const policyCommand: Handler = async (args, context) => {
-  const tag = args.string("tag") ?? tagOf(BUILD_VERSION);
+  // This executable's own version was checked when it was built (release-build --version); a --tag is checked here.
+  const named = args.string("tag");
+  const tag = named === undefined ? `v${BUILD_VERSION}` : parseTag(named).tag;
   const host = await detectHostTarget(context.execPath).catch(() => undefined);
   const policy = describePolicy({ tag, hostTriple: host?.triple, mirrorBaseUrl: context.env.get("VOX_UPGRADE_BASE_URL") });
   context.out.stdout(args.flag("json") ? renderJson(policy.schema, policy, { indent: 2 }) : renderPolicy(policy));

@@ -45,6 +45,16 @@ test("vox policy --json lists the policy's triples", () => {
   assert.deepEqual((JSON.parse(result.stdout).targets as Array<{ triple: string }>).map((t) => t.triple).sort(), policyTriples);
 });
 
+test("vox policy --tag names that tag's assets, and refuses a tag that is not v<semver> with a usage error", () => {
+  const tagged = runVoxSource(["policy", "--json", "--tag", "v2.0.0-rc.1"]);
+  assert.equal(tagged.status, 0, tagged.stderr);
+  assert.match(JSON.parse(tagged.stdout).targets[0].assets[0].basename, /^vox-v2\.0\.0-rc\.1-/);
+  const refused = runVoxSource(["policy", "--tag", "2.0.0/../x"]);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /Cannot use '2\.0\.0\/\.\.\/x' as a release tag/);
+  assert.equal(refused.stdout, "");
+});
+
 test("the README's target table lists the policy's triples with their Bun targets and archives", () => {
   const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
   const rows = [...readme.matchAll(/^\| `([a-z0-9_-]+)` \| `(bun-[a-z0-9-]+)` \| (tar\.gz|zip) \|/gm)].map((m) => ({ triple: m[1]!, bunTarget: m[2]!, archive: m[3]! }));
