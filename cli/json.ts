@@ -33,42 +33,35 @@ export function snakeCase(key: string): string {
  * ```
  */
 export function renderJson(schema: string, document: object, options: { indent?: number } = {}): string {
-  return `${writeJson({ schema, ...document }, options.indent ? " ".repeat(options.indent) : "", "\n", false)}\n`;
+  return `${JSON.stringify({ schema, ...document }, snakeReplacer(), options.indent)}\n`;
 }
 
-/** Renamed keys, computed once each: a document repeats the same few dozen names. */
+/** Keys renamed once each: a document repeats a few dozen names. */
 const SNAKE_CACHE = new Map<string, string>();
 
 /**
- * `JSON.stringify(snakeKeys(value), null, step)` in one pass, without the renamed copy: `vox policy --json` spent a
- * third of its start-up building and walking that copy (start-up code runs once, in the interpreter).
+ * A `JSON.stringify` replacer that writes every object with snake_case keys, except inside the values of
+ * `VERBATIM_KEYS`: the native serializer walks the document once and only objects are copied (renaming a whole copy
+ * first cost `vox policy --json` a third of its start-up). The holder of a value is `this`; a verbatim value marks
+ * itself, so that whatever it holds is left alone too.
  */
-function writeJson(value: unknown, step: string, newline: string, verbatim: boolean): string {
-  if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function") return writeJson((value as { toJSON(): unknown }).toJSON(), step, newline, verbatim);
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  const inner = step === "" ? "" : newline + step;
-  const separator = step === "" ? ":" : ": ";
-  let out = "";
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i];
-      out += `${i === 0 ? "" : ","}${inner}${item === undefined || typeof item === "function" || typeof item === "symbol" ? "null" : writeJson(item, step, inner, verbatim)}`;
+function snakeReplacer(): (this: unknown, key: string, value: unknown) => unknown {
+  const verbatim = new WeakSet<object>();
+  return function (this: unknown, key: string, value: unknown): unknown {
+    if (value === null || typeof value !== "object") return value;
+    if (verbatim.has(this as object) || VERBATIM_KEYS.has(key)) {
+      verbatim.add(value);
+      return value;
     }
-    return out === "" ? "[]" : `[${out}${step === "" ? "" : newline}]`;
-  }
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const item = (value as Record<string, unknown>)[key];
-    if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
-    let name = key;
-    if (!verbatim) {
-      name = SNAKE_CACHE.get(key) ?? snakeCase(key);
-      SNAKE_CACHE.set(key, name);
+    if (Array.isArray(value)) return value;
+    const renamed: Record<string, unknown> = {};
+    for (const name of Object.keys(value)) {
+      let snake = SNAKE_CACHE.get(name);
+      if (snake === undefined) SNAKE_CACHE.set(name, (snake = snakeCase(name)));
+      renamed[snake] = (value as Record<string, unknown>)[name];
     }
-    out += `${out === "" ? "" : ","}${inner}${JSON.stringify(name)}${separator}${writeJson(item, step, inner, verbatim || VERBATIM_KEYS.has(key))}`;
-  }
-  return out === "" ? "{}" : `{${out}${step === "" ? "" : newline}}`;
+    return renamed;
+  };
 }
 
 /** `value` with every object key in snake_case (see `renderJson`); arrays and scalars keep their shape. */
