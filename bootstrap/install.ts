@@ -1,6 +1,6 @@
 import { access, constants, mkdir, mkdtemp, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { Fetch } from "../download/mod.ts";
+import type { DownloadDeps } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Clock, Env, Output, Spawner } from "../io/mod.ts";
@@ -25,10 +25,8 @@ export interface InstallOptions {
   allowPrerelease: boolean;
 }
 
-export interface InstallDeps {
+export interface InstallDeps extends DownloadDeps {
   provider: ReleaseProvider;
-  fetch: Fetch;
-  sleep: (ms: number) => Promise<void>;
   spawner: Spawner;
   env: Env;
   clock: Clock;

@@ -10,10 +10,13 @@ import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Env } from "../io/mod.ts";
 import { createProvider, type IndexGuard, type ProviderSettings, type ReleaseProvider, resolveProviderSettings } from "../providers/mod.ts";
 import { loadMirrorKeys, loadTrustedKeys } from "../release/mod.ts";
+import { type BodyWriter, nativeBodyWriter } from "../runtime/mod.ts";
 
 export interface NetworkSeams {
   fetch: Fetch;
   sleep: (ms: number) => Promise<void>;
+  /** Bun's own writer for download bodies (undefined under Node and Deno, which read them chunk by chunk). */
+  writeBody: BodyWriter | undefined;
   /** Keys that may sign releases (checksums.txt). */
   trustedKeys: MinisignPublicKey[];
   /** Keys that may sign a mirror's index.json: a listing and its freshness, never a release. */
@@ -30,7 +33,7 @@ export async function networkSeams(args: ParsedArgs, context: CommandContext, ov
   const mirrorKeys = await loadMirrorKeys(args.list("mirror-key").map((f) => resolve(context.cwd, f)), context.env);
   const settings = resolveProviderSettings({ provider: args.string("provider"), repo: args.string("repo"), baseUrl: args.string(overrides.baseUrlFlag ?? "base-url"), apiBaseUrl: args.string("github-api-url") }, context.env);
   const provider = createProvider(settings, { fetch, sleep, env: context.env, clock: context.clock, mirrorKeys, warn: (m) => context.out.stderr(`${m}\n`), ...(overrides.indexGuard ? { indexGuard: overrides.indexGuard } : {}) });
-  return { fetch, sleep, trustedKeys, mirrorKeys, settings, provider };
+  return { fetch, sleep, writeBody: nativeBodyWriter(), trustedKeys, mirrorKeys, settings, provider };
 }
 
 /** `fetch` with proxies and the extra CA of `VOX_CA_BUNDLE` applied: the transport every network command uses. */

@@ -48,6 +48,7 @@ async function resolveOptions(args: ParsedArgs, context: CommandContext): Promis
       provider: network.provider,
       fetch: network.fetch,
       sleep: network.sleep,
+      ...(network.writeBody ? { writeBody: network.writeBody } : {}),
       spawner: context.spawner,
       env: context.env,
       clock: context.clock,

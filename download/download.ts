@@ -2,8 +2,9 @@ import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { errorMessage } from "../errors/mod.ts";
 import { besideTarget } from "../io/atomic.ts";
+import type { BodyWriter } from "../runtime/mod.ts";
 import { DownloadError, redactUrl } from "./errors.ts";
-import { type Answer, type ExchangeFailures, exchange } from "./exchange.ts";
+import { type Answer, type ExchangeFailures, exchange, seconds } from "./exchange.ts";
 import type { Fetch } from "./transport.ts";
 
 export interface DownloadOptions {
@@ -29,6 +30,8 @@ export interface DownloadOptions {
 export interface DownloadDeps {
   fetch: Fetch;
   sleep: (ms: number) => Promise<void>;
+  /** Writes a body of declared length into the file without passing its chunks through JavaScript (runtime/). */
+  writeBody?: BodyWriter;
 }
 
 export interface Downloaded {
@@ -143,8 +146,17 @@ async function transfer(url: string, file: FileHandle, state: TransferState, opt
     void response.body?.cancel().catch(() => {});
     throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `Cannot download ${redactUrl(url)}: it is ${total} bytes, over the ${options.maxBytes}-byte limit`, { url: redactUrl(url), temporary: false, hint: "A release asset is never this large; the server is misconfigured or hostile." });
   }
-  if (!response.body) return;
-  const reader = response.body.getReader();
+  const untimed = response.untimedBody();
+  if (deps.writeBody && untimed && state.received === 0 && total !== undefined) await writeWhole(deps.writeBody, untimed, response, file, state, { ...options, total, deadline, url });
+  else if (response.body) await readChunks(response.body, file, state, options, total, url);
+  if (total !== undefined && state.received !== total) {
+    throw new DownloadError("E_DOWNLOAD_TRUNCATED", `Cannot download ${redactUrl(url)}: the connection closed after ${state.received} of ${total} bytes`, { url: redactUrl(url), temporary: true });
+  }
+}
+
+/** The body chunk by chunk (the portable way): each one counted against the cap, written, then hashed. */
+async function readChunks(body: ReadableStream<Uint8Array>, file: FileHandle, state: TransferState, options: DownloadOptions, total: number | undefined, url: string): Promise<void> {
+  const reader = body.getReader();
   try {
     for (;;) {
       const chunk = await reader.read();
@@ -160,9 +172,59 @@ async function transfer(url: string, file: FileHandle, state: TransferState, opt
   } finally {
     void reader.cancel().catch(() => {});
   }
-  if (total !== undefined && state.received !== total) {
-    throw new DownloadError("E_DOWNLOAD_TRUNCATED", `Cannot download ${redactUrl(url)}: the connection closed after ${state.received} of ${total} bytes`, { url: redactUrl(url), temporary: true });
+}
+
+/**
+ * A body of declared length written by the runtime itself, then hashed from the file it filled: no chunk passes
+ * through here to be counted, so this is only for a declared length within the cap (HTTP framing ends the body
+ * there). Silence shows as a file that stops growing, checked a few times a second, as does the deadline; either
+ * aborts the request. A short body keeps what arrived, hashed, so that the retry resumes after it.
+ */
+async function writeWhole(writeBody: BodyWriter, body: ReadableStream<Uint8Array>, response: Answer, file: FileHandle, state: TransferState, limits: DownloadOptions & { total: number; deadline: number; url: string }): Promise<void> {
+  const idleMs = limits.idleTimeoutMs ?? 30_000;
+  const what = `Cannot download ${redactUrl(limits.url)}`;
+  let size = 0;
+  let grew = Date.now();
+  let stalled: Error | undefined;
+  const watch = setInterval(() => {
+    void file.stat().then(({ size: now }) => {
+      if (now > size) {
+        size = now;
+        grew = Date.now();
+        limits.onProgress?.(now, limits.total);
+      }
+      const late = Date.now() >= limits.deadline;
+      if (stalled === undefined && (late || Date.now() - grew >= idleMs)) {
+        stalled = downloadFailures(limits.url).timeout(`${what}: ${late ? `not done after ${seconds(limits.totalTimeoutMs ?? 600_000)} s` : `no data for ${seconds(idleMs)} s`}`, !late);
+        response.abort();
+      }
+    }, () => {});
+  }, Math.max(10, Math.min(250, idleMs / 4)));
+  let failure: unknown;
+  try {
+    await writeBody(body, file.fd);
+  } catch (error) {
+    failure = stalled ?? error;
+  } finally {
+    clearInterval(watch);
   }
+  const { size: written } = await file.stat();
+  if (written > limits.total) throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `${what}: the body passed its declared ${limits.total} bytes`, { url: redactUrl(limits.url), temporary: false });
+  state.received = await hashFile(file, written, state.hash);
+  limits.onProgress?.(state.received, limits.total);
+  if (failure !== undefined) throw failure;
+}
+
+/** Adds the first `length` bytes of `file` to `hash`, through one reused buffer; returns `length`. */
+async function hashFile(file: FileHandle, length: number, hash: Hash): Promise<number> {
+  const buffer = new Uint8Array(Math.min(length, 256 << 10));
+  for (let position = 0; position < length; ) {
+    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, length - position), position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return length;
 }
 
 function downloadFailures(url: string): ExchangeFailures {

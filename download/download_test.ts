@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,9 +19,10 @@ function faultServer(): { server: Server; requests: IncomingMessage[]; counters:
   const counters = new Map<string, number>();
   const server = createServer((req, res: ServerResponse) => {
     requests.push(req);
-    const path = req.url ?? "";
-    const count = (counters.get(path) ?? 0) + 1;
-    counters.set(path, count);
+    // Counted per URL, routed by path: a query string gives a route's faults afresh.
+    const count = (counters.get(req.url ?? "") ?? 0) + 1;
+    counters.set(req.url ?? "", count);
+    const path = (req.url ?? "").split("?")[0];
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
     const send = (bytes: Buffer, status = 200) => {
@@ -57,6 +58,9 @@ function faultServer(): { server: Server; requests: IncomingMessage[]; counters:
         res.writeHead(200, { "content-length": body.length });
         res.write(body.subarray(0, 10));
         return;
+      case "/chunked":
+        res.writeHead(200);
+        return void res.end(body);
       case "/404":
         return void res.writeHead(404).end();
       case "/gzipped":
@@ -188,4 +192,56 @@ test("proxyFor() applies HTTPS_PROXY unless NO_PROXY matches the host", () => {
   assert.equal(proxyFor("https://mirror.corp/x", env), undefined);
   assert.equal(proxyFor("http://github.com/x", env), undefined, "HTTPS_PROXY is for https URLs only");
   assert.equal(proxyFor("https://x.test/", mapEnv({ https_proxy: "http://p:1", no_proxy: "*" })), undefined);
+});
+
+/** The contract of runtime/'s native writer, kept portable: the body into the descriptor from its start, plus `extra` stray bytes. */
+function portableWriter(calls: string[], extra = 0): NonNullable<DownloadDeps["writeBody"]> {
+  return async (stream, fd) => {
+    calls.push("writeBody");
+    let written = 0;
+    for await (const chunk of stream) written += writeSync(fd, chunk, 0, chunk.length, written);
+    return written + (extra > 0 ? writeSync(fd, new Uint8Array(extra), 0, extra, written) : 0);
+  };
+}
+
+describe("downloadToFile() with a body writer (Bun's own, behind runtime/)", () => {
+  test("hands a declared-length body to the writer and hashes what landed", async () => {
+    const calls: string[] = [];
+    const progress: number[] = [];
+    const result = await downloadToFile(`${base}/ok`, join(dir, "written"), { maxBytes: 1 << 20, expectedSha256: sha, onProgress: (n) => progress.push(n) }, { ...deps, writeBody: portableWriter(calls) });
+    assert.deepEqual([result.sha256, result.size, calls], [sha, body.length, ["writeBody"]]);
+    assert.equal(progress.at(-1), body.length);
+    assert.ok(readFileSync(join(dir, "written")).equals(body));
+  });
+
+  test("reads a body of undeclared length chunk by chunk instead, so that the cap still counts every byte", async () => {
+    const calls: string[] = [];
+    const result = await downloadToFile(`${base}/chunked`, join(dir, "chunked"), { maxBytes: 1 << 20, expectedSha256: sha }, { ...deps, writeBody: portableWriter(calls) });
+    assert.deepEqual([result.sha256, calls], [sha, []]);
+    await assert.rejects(downloadToFile(`${base}/chunked`, join(dir, "chunked-capped"), { maxBytes: 1000 }, { ...deps, writeBody: portableWriter(calls) }), (e: Error & { code?: string }) => e.code === "E_DOWNLOAD_TOO_LARGE" && /passed the 1000-byte limit/.test(e.message));
+    assert.deepEqual(calls, []);
+  });
+
+  test("keeps what a cut-off writer wrote, hashed, and resumes after it with Range", async () => {
+    const calls: string[] = [];
+    const result = await downloadToFile(`${base}/reset-then-resume?writer`, join(dir, "written-resumed"), { maxBytes: 1 << 20, expectedSha256: sha }, { ...deps, writeBody: portableWriter(calls) });
+    assert.deepEqual([result.attempts, calls], [2, ["writeBody"]]);
+    const retried = main.requests.filter((r) => r.url === "/reset-then-resume?writer")[1]!;
+    assert.match(retried.headers.range ?? "", /^bytes=[1-9]\d*-$/);
+    assert.ok(readFileSync(join(dir, "written-resumed")).equals(body));
+  });
+
+  test("times out a writer whose file stops growing, and aborts the request", async () => {
+    await assert.rejects(
+      downloadToFile(`${base}/drip`, join(dir, "written-drip"), { maxBytes: 1 << 20, idleTimeoutMs: 150, retries: 0 }, { ...deps, writeBody: portableWriter([]) }),
+      (e: Error & { code?: string }) => e.code === "E_DOWNLOAD_TIMEOUT" && /no data for 0\.15 s/.test(e.message),
+    );
+    assert.ok(!existsSync(join(dir, "written-drip")));
+  });
+
+  test("refuses a writer that wrote past the declared length, without retrying, leaving nothing", async () => {
+    const target = join(mkdtempSync(join(tmpdir(), "vox-dl-")), "asset");
+    await assert.rejects(downloadToFile(`${base}/ok`, target, { maxBytes: 1 << 20 }, { ...deps, writeBody: portableWriter([], 7) }), (e: Error & { code?: string }) => e.code === "E_DOWNLOAD_TOO_LARGE" && /passed its declared 200000 bytes/.test(e.message));
+    assert.deepEqual(readdirSync(join(target, "..")), []);
+  });
 });

@@ -18,7 +18,12 @@ export interface Answer {
   headers: Headers;
   /** The URL that answered, after redirects: whose answer this is. */
   url: string;
+  /** Taken on first use; it and `untimedBody()` are exclusive (whichever is taken first locks the stream). */
   body: ReadableStream<Uint8Array> | null;
+  /** The body as it arrives, untimed: for a writer that times itself (by what it has written) and calls `abort`. */
+  untimedBody(): ReadableStream<Uint8Array> | null;
+  /** Ends the request: its body, timed or not, fails. */
+  abort(): void;
 }
 
 /**
@@ -88,7 +93,18 @@ export async function exchange(fetch: Fetch, request: HttpRequest): Promise<Answ
     const response = await within(fetch(current.toString(), init), { ...request, phaseMs: connect, phase: "connect" }, controller);
     const location = response.headers.get("location");
     if (!request.follow || !isRedirect(response.status) || !location || hop >= MAX_REDIRECTS) {
-      return { status: response.status, statusText: response.statusText, headers: response.headers, url: current.toString(), body: timedBody(response, request, controller) };
+      let timed: ReadableStream<Uint8Array> | null | undefined;
+      return {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+        url: current.toString(),
+        get body() {
+          return (timed ??= timedBody(response, request, controller));
+        },
+        untimedBody: () => response.body,
+        abort: () => controller.abort(),
+      };
     }
     void response.body?.cancel().catch(() => {});
     const next = new URL(location, current);
@@ -141,6 +157,7 @@ async function within<T>(promise: Promise<T>, limit: HttpRequest & { phaseMs: nu
   }
 }
 
-function seconds(ms: number): string {
+/** Milliseconds as seconds for a message: 1500 → "1.5". */
+export function seconds(ms: number): string {
   return String(Number((ms / 1000).toFixed(3)));
 }

@@ -6,7 +6,7 @@ import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "./support/helpers.ts";
 
-const PLUMBING = new Set(["errors", "io", "cli", "archive", "integrity", "binary", "build", "download"]);
+const PLUMBING = new Set(["errors", "io", "cli", "archive", "integrity", "binary", "build", "download", "runtime"]);
 const DOMAIN = new Set(["policy", "release", "pm", "bootstrap", "providers", "upgrade", "oci", "deploy", "mirror", "releases", "platform", "emit", "engines", "audit", "microvm", "gates", "run"]);
 const ENTRY_FILES = new Set(["main.ts", "bootstrap/main.ts"]);
 const SKIP = new Set(["node_modules", ".git", "tests", "scripts", "bench", "dist"]);
