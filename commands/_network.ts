@@ -9,7 +9,7 @@ import { VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Env } from "../io/mod.ts";
 import { createProvider, type IndexGuard, type ProviderSettings, type ReleaseProvider, resolveProviderSettings } from "../providers/mod.ts";
-import { loadMirrorKeys, loadTrustedKeys } from "../release/mod.ts";
+import { loadMirrorKeys, loadTrustedKeys } from "../release/trust.ts";
 import { type BodyWriter, nativeBodyWriter } from "../runtime/mod.ts";
 
 export interface NetworkSeams {
