@@ -1,19 +1,31 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { managedBy } from "./guards.ts";
 import { readTrustState, writeTrustState } from "./state.ts";
 
-test("readTrustState() starts empty and round-trips what writeTrustState() stored; a damaged file reads as empty", async () => {
+test("readTrustState() starts empty and round-trips what writeTrustState() stored", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vox-state-"));
   assert.deepEqual(await readTrustState(dir), { schema: "vox.upgrade-state/1", indexSerials: {}, highestVersion: null });
   const state = { schema: "vox.upgrade-state/1" as const, indexSerials: { "http://m/index.json": 4 }, highestVersion: "1.2.3" };
   await writeTrustState(dir, state);
   assert.deepEqual(await readTrustState(dir), state);
+});
+
+test("readTrustState() refuses a damaged state instead of reading it as empty, which would lower every anti-rollback floor", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vox-state-"));
+  const refused = (why: RegExp) => (e: Error & { code?: string; hint?: string }) => e.code === "E_TRUST_STATE" && why.test(e.message) && /delete it to start afresh/.test(e.hint ?? "");
+  writeFileSync(join(dir, "trust.json"), '{"schema":"vox.upgrade-state/1","indexSerials":{');
+  await assert.rejects(readTrustState(dir), refused(/it is not JSON/));
   writeFileSync(join(dir, "trust.json"), '{"schema":"other"}');
-  assert.equal((await readTrustState(dir)).highestVersion, null);
+  await assert.rejects(readTrustState(dir), refused(/not a vox.upgrade-state\/1 document/));
+  writeFileSync(join(dir, "trust.json"), '{"schema":"vox.upgrade-state/1","indexSerials":{"u":1.5},"highestVersion":null}');
+  await assert.rejects(readTrustState(dir), refused(/not a vox.upgrade-state\/1 document/));
+  rmSync(join(dir, "trust.json"));
+  mkdirSync(join(dir, "trust.json"));
+  await assert.rejects(readTrustState(dir), refused(/EISDIR/));
 });
 
 test("managedBy() recognises markers, package-manager trees and root-owned paths for other users", async () => {
