@@ -1,5 +1,6 @@
 // Recognises executables from their first bytes: ELF, Mach-O or PE, the CPU, and for ELF the interpreter's libc.
 // Owns only parsing; release smoke checks and host triple detection build on it.
+import { nativeFileHead } from "../runtime/mod.ts";
 
 /** How an executable is recognised: container format, CPU and (Linux) the ELF interpreter's libc. */
 export interface ExecutableFormat {
@@ -70,13 +71,10 @@ function elfInterpreter(head: Uint8Array, view: DataView): string | undefined {
   return undefined;
 }
 
-/**
- * Reads the first bytes of `path` and sniffs them. Under Bun through `Bun.file`: `vox policy` reads its own header
- * as it starts, and loading node:fs/promises would cost it more than everything else it does.
- */
+/** Reads the first bytes of `path` (through Bun.file under Bun, see runtime/) and sniffs them. */
 export async function readExecutableFormat(path: string): Promise<SniffedExecutable | undefined> {
-  const bun = (globalThis as { Bun?: { file(path: string): Blob } }).Bun;
-  if (bun) return sniffExecutable(new Uint8Array(await bun.file(path).slice(0, HEAD_BYTES).arrayBuffer()));
+  const head = await nativeFileHead(path, HEAD_BYTES);
+  if (head) return sniffExecutable(head);
   const { open } = await import("node:fs/promises");
   const handle = await open(path, "r");
   try {

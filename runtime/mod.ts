@@ -1,9 +1,13 @@
-// What only Bun offers, used where a measurement showed the win: the one module that touches the global `Bun`.
-// Owns a response body written into a file by Bun itself; each caller keeps its portable path for Node and Deno.
+// What only Bun offers, used where a measurement showed the win; each caller keeps a portable path for Node and Deno.
+// Owns a response body written into a file by Bun itself and a file's first bytes read through Bun.file.
 
-interface BunWrites {
-  file(fd: number): unknown;
+interface BunFiles {
+  file(pathOrFd: string | number): Blob;
   write(destination: unknown, input: Response): Promise<number>;
+}
+
+function bun(): BunFiles | undefined {
+  return (globalThis as { Bun?: BunFiles }).Bun;
 }
 
 /** Writes a body into an open file from its start, outside JavaScript; resolves to the bytes written. */
@@ -15,7 +19,16 @@ export type BodyWriter = (body: ReadableStream<Uint8Array>, fd: number) => Promi
  * peaked at 53-65 MiB, this way at 37 MiB. The caller times it (by the file it fills) and aborts it (by the request).
  */
 export function nativeBodyWriter(): BodyWriter | undefined {
-  const bun = (globalThis as { Bun?: BunWrites }).Bun;
-  if (bun === undefined) return undefined;
-  return (body, fd) => bun.write(bun.file(fd), new Response(body));
+  const runtime = bun();
+  if (runtime === undefined) return undefined;
+  return (body, fd) => runtime.write(runtime.file(fd), new Response(body));
+}
+
+/**
+ * Under Bun, the first `length` bytes of a file through `Bun.file`; undefined elsewhere. `vox policy` reads its own
+ * header as it starts, and loading node:fs/promises would cost it more than everything else it does.
+ */
+export async function nativeFileHead(path: string, length: number): Promise<Uint8Array | undefined> {
+  const runtime = bun();
+  return runtime === undefined ? undefined : new Uint8Array(await runtime.file(path).slice(0, length).arrayBuffer());
 }
