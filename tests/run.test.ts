@@ -259,7 +259,9 @@ test("recreate: the old instance stops first; a new one that never becomes healt
 
 test("a process allocating past the memory cap is killed and reported as out of memory", async () => {
   const env = await hostEnv("oom");
-  const hog = '["/bin/sh", "-c", "x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr \'\\\\0\' a); sleep 60"]';
+  // Whichever process the kernel picks (the shell holding the text, or a process of the pipe), the container ends:
+  // without -e and pipefail, losing `tr` left the shell sleeping, and the check failed on the dead port instead.
+  const hog = '["/bin/sh", "-c", "set -eo pipefail; x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr \'\\\\0\' a); sleep 60"]';
   const { dir, seq } = await release(env, "v1", platformToml({ entrypoint: hog, health: '[health]\nkind = "tcp"\nport = 8080\ninterval = "200ms"\ntimeout = "200ms"\nretries = 50' }));
   const result = await deployRun(env, dir, seq);
   assert.equal(result.status, 1);
