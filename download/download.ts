@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { errorMessage } from "../errors/mod.ts";
 import { besideTarget } from "../io/atomic.ts";
+import { fileChunks } from "../io/file_chunks.ts";
 import type { BodyWriter } from "../runtime/mod.ts";
 import { DownloadError, redactUrl } from "./errors.ts";
 import { type Answer, type ExchangeFailures, exchange, seconds } from "./exchange.ts";
@@ -57,7 +58,7 @@ export async function downloadToFile(url: string, destination: string, options: 
   const deadline = Date.now() + (options.totalTimeoutMs ?? 600_000);
   const temp = besideTarget(destination);
   const file = await open(temp, "w+", 0o600);
-  const state = { received: 0, hash: createHash("sha256"), etag: undefined as string | undefined, finalUrl: redactUrl(url) };
+  const state = { temp, received: 0, hash: createHash("sha256"), etag: undefined as string | undefined, finalUrl: redactUrl(url) };
   let attempt = 0;
   try {
     for (;;) {
@@ -93,6 +94,8 @@ export async function downloadToFile(url: string, destination: string, options: 
 }
 
 interface TransferState {
+  /** The file beside the destination that the body is written into. */
+  temp: string;
   received: number;
   hash: Hash;
   etag: string | undefined;
@@ -210,21 +213,10 @@ async function writeWhole(writeBody: BodyWriter, body: ReadableStream<Uint8Array
   }
   const { size: written } = await file.stat();
   if (written > limits.total) throw new DownloadError("E_DOWNLOAD_TOO_LARGE", `${what}: the body passed its declared ${limits.total} bytes`, { url: redactUrl(limits.url), temporary: false });
-  state.received = await hashFile(file, written, state.hash);
+  for await (const chunk of fileChunks(state.temp)) state.hash.update(chunk);
+  state.received = written;
   limits.onProgress?.(state.received, limits.total);
   if (failure !== undefined) throw failure;
-}
-
-/** Adds the first `length` bytes of `file` to `hash`, through one reused buffer; returns `length`. */
-async function hashFile(file: FileHandle, length: number, hash: Hash): Promise<number> {
-  const buffer = new Uint8Array(Math.min(length, 256 << 10));
-  for (let position = 0; position < length; ) {
-    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, length - position), position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return length;
 }
 
 function downloadFailures(url: string): ExchangeFailures {
