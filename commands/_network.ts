@@ -4,19 +4,19 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { CommandContext, ParsedArgs } from "../cli/mod.ts";
-import { createFetch, type Fetch } from "../download/mod.ts";
+import { createFetch, type DownloadDeps, type Fetch } from "../download/mod.ts";
 import { VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
 import type { Env } from "../io/mod.ts";
 import { createProvider, type IndexGuard, type ProviderSettings, type ReleaseProvider, resolveProviderSettings } from "../providers/mod.ts";
 import { loadMirrorKeys, loadTrustedKeys } from "../release/trust.ts";
-import { type BodyWriter, nativeBodyWriter } from "../runtime/mod.ts";
+import { nativeBodyWriter } from "../runtime/mod.ts";
 
 export interface NetworkSeams {
   fetch: Fetch;
   sleep: (ms: number) => Promise<void>;
-  /** Bun's own writer for download bodies (undefined under Node and Deno, which read them chunk by chunk). */
-  writeBody: BodyWriter | undefined;
+  /** What the download engine takes: fetch and sleep, and under Bun its own writer for bodies (runtime/). */
+  downloads: DownloadDeps;
   /** Keys that may sign releases (checksums.txt). */
   trustedKeys: MinisignPublicKey[];
   /** Keys that may sign a mirror's index.json: a listing and its freshness, never a release. */
@@ -33,7 +33,8 @@ export async function networkSeams(args: ParsedArgs, context: CommandContext, ov
   const mirrorKeys = await loadMirrorKeys(args.list("mirror-key").map((f) => resolve(context.cwd, f)), context.env);
   const settings = resolveProviderSettings({ provider: args.string("provider"), repo: args.string("repo"), baseUrl: args.string(overrides.baseUrlFlag ?? "base-url"), apiBaseUrl: args.string("github-api-url") }, context.env);
   const provider = createProvider(settings, { fetch, sleep, env: context.env, clock: context.clock, mirrorKeys, warn: (m) => context.out.stderr(`${m}\n`), ...(overrides.indexGuard ? { indexGuard: overrides.indexGuard } : {}) });
-  return { fetch, sleep, writeBody: nativeBodyWriter(), trustedKeys, mirrorKeys, settings, provider };
+  const writeBody = nativeBodyWriter();
+  return { fetch, sleep, downloads: { fetch, sleep, ...(writeBody ? { writeBody } : {}) }, trustedKeys, mirrorKeys, settings, provider };
 }
 
 /** `fetch` with proxies and the extra CA of `VOX_CA_BUNDLE` applied: the transport every network command uses. */

@@ -46,9 +46,7 @@ async function resolveOptions(args: ParsedArgs, context: CommandContext): Promis
     },
     deps: {
       provider: network.provider,
-      fetch: network.fetch,
-      sleep: network.sleep,
-      ...(network.writeBody ? { writeBody: network.writeBody } : {}),
+      ...network.downloads,
       spawner: context.spawner,
       env: context.env,
       clock: context.clock,

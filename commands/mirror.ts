@@ -24,7 +24,7 @@ export const mirrorSyncCommand: Handler = async (args, context) => {
   const tags = args.list("version").length > 0 ? args.list("version") : ["latest"];
   const report = await syncMirror(
     { to: resolve(context.cwd, to), tags, repo: network.settings.repo, provider: network.provider, trustedKeys: network.trustedKeys, indexKey, expiresInDays, log: (line) => context.out.stderr(`${line}\n`) },
-    { fetch: network.fetch, sleep: network.sleep, ...(network.writeBody ? { writeBody: network.writeBody } : {}), clock: context.clock },
+    { ...network.downloads, clock: context.clock },
   );
   if (args.flag("json")) context.out.stdout(renderJson("vox.mirror-sync/1", report));
   else context.out.stdout(`${report.synced.map((s) => `${s.tag}: ${s.skipped ? "up to date" : `${s.files} files`}`).join("\n")}\nindex serial ${report.index.serial}, latest ${report.index.latest ?? "none"}, expires ${report.index.expires}\n`);

@@ -81,7 +81,7 @@ export const upgradeCommand: Handler = async (args, context) => {
       currentVersion: BUILD_VERSION,
       host: await detectHostTarget(context.execPath),
       provider: () => network.provider,
-      downloads: { fetch: network.fetch, sleep: network.sleep, ...(network.writeBody ? { writeBody: network.writeBody } : {}) },
+      downloads: network.downloads,
       trustedKeys: network.trustedKeys,
       spawner: context.spawner,
       clock: context.clock,
