@@ -27,6 +27,8 @@ export interface CommandContext {
   cwd: string;
   /** The running executable, for commands that re-run or replace it. */
   execPath: string;
+  /** Called before an `ioBound` command's handler loads; the real process relaunches itself (runtime/mod.ts). */
+  relaunchIoBound?: () => void;
 }
 
 export interface ParsedArgs {
@@ -58,6 +60,12 @@ export interface CommandSpec {
   /** experimental: its options and output may still change; stable otherwise. Subcommands inherit it. */
   status?: "stable" | "experimental";
   subcommands?: readonly CommandSpec[];
+  /**
+   * Whether this invocation streams release-sized files and computes little in JavaScript (install, upgrade): a
+   * compiled vox then runs it without JSC's optimizing JIT tiers, which cost it memory and bought no speed
+   * (runtime/mod.ts).
+   */
+  ioBound?: (args: ParsedArgs) => boolean;
   /** Imported only when this command runs, so start-up parses nothing it does not need. */
   load?: () => Promise<Handler>;
 }

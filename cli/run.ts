@@ -39,6 +39,7 @@ export async function runCli(root: CommandSpec, argv: readonly string[], context
   }
   try {
     const args = parse(command, rest, path);
+    if (command.ioBound?.(args)) context.relaunchIoBound?.();
     const handler = await command.load();
     return (await handler(args, context)) ?? ExitCode.ok;
   } catch (error) {

@@ -115,3 +115,32 @@ test("parseOptions() says what is wrong: unknown option, missing value, value fo
   assert.throws(() => parseOptions(["--tag", "--json"], options), /'--json' looks like an option \(write --tag=--json if it is the value\)/);
   assert.deepEqual(parseOptions(["--tag=--json"], options).values.get("tag"), "--json");
 });
+
+test("runCli() relaunches before loading an I/O-bound invocation's handler, and only then", async () => {
+  const events: string[] = [];
+  const command: CommandSpec = {
+    name: "tool",
+    summary: "test tool",
+    subcommands: [
+      {
+        name: "fetch",
+        summary: "streams when asked",
+        options: { stream: { type: "boolean", description: "stream" } },
+        ioBound: (args) => args.flag("stream"),
+        load: async () => {
+          events.push("load");
+          return async () => {};
+        },
+      },
+    ],
+  };
+  const run = (argv: string[]) => runCli(command, argv, { ...context(), relaunchIoBound: () => void events.push("relaunch") });
+  assert.equal(await run(["fetch", "--stream"]), 0);
+  assert.deepEqual(events.splice(0), ["relaunch", "load"]);
+  assert.equal(await run(["fetch"]), 0);
+  assert.deepEqual(events.splice(0), ["load"]);
+  assert.equal(await run(["fetch", "--stream", "--help"]), 0);
+  assert.deepEqual(events.splice(0), []);
+  assert.equal(await run(["fetch", "--stream", "--bogus"]), 2);
+  assert.deepEqual(events.splice(0), [], "a usage error is reported by this process, not a relaunched one");
+});

@@ -82,6 +82,7 @@ export const voxCommand: CommandSpec = {
       details: "State (anti-rollback serials, lock): VOX_STATE_DIR, else ~/.vox/state.",
       env: [...reads("VOX_UPGRADE_VERSION", "VOX_UPGRADE_PROVIDER", "VOX_UPGRADE_REPO", "VOX_UPGRADE_BASE_URL", "VOX_UPGRADE_GITHUB_API_URL", "VOX_MIRROR_KEY", "VOX_REPO_ROOT", "VOX_BUN", "VOX_STATE_DIR", "VOX_UPGRADE_LOCK_WAIT_MS", "VOX_UPGRADE_PAUSE_AT"), ...releaseNetworkEnv],
       exitCodes: { 0: "up-to-date, updated or rolled back", 1: "other failures", 4: "GitHub rate limit", 5: "offline", 6: "verification failed", 7: "managed externally (Homebrew, npm, a system path, or a .vox-managed-by marker)", 10: "update available (--check)" },
+      ioBound: (args) => !args.flag("check"),
       load: () => import("./upgrade.ts").then((m) => m.upgradeCommand),
     },
     {

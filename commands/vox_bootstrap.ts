@@ -50,6 +50,7 @@ export const bootstrapCommand: CommandSpec = {
   options: { install: { type: "boolean", description: "Install vox" }, ...INSTALL_OPTIONS },
   env: INSTALL_ENV,
   exitCodes: { 0: "installed (or help or the version printed)", 1: "failed (nothing changed)", 2: "usage error", 4: "GitHub rate limit (with the reset time)" },
+  ioBound: (args) => args.flag("install"),
   load: () => import("./bootstrap.ts").then((m) => m.bootstrapRootCommand(bootstrapCommand)),
   subcommands: [
     {

@@ -284,6 +284,8 @@ describe("crash safety and locking", () => {
     });
     assert.equal(second.status, 1);
     assert.match(second.stderr, new RegExp(`another vox process \\(pid ${first.pid}\\) holds`));
+    // The paused upgrade is the relaunched image (same pid, runtime/mod.ts): the optimizing JIT tiers are off.
+    assert.ok(readFileSync(`/proc/${first.pid}/environ`, "utf8").split("\0").includes("BUN_JSC_useDFGJIT=0"));
     assert.equal(versionOf(bin), "vox 0.1.0", "the waiting upgrade swapped nothing");
     first.kill("SIGKILL");
     await new Promise((r) => first.on("exit", r));
