@@ -8,6 +8,9 @@
  */
 export function crc32(data: Uint8Array, previous?: number): number;
 
+/** crc32() by table lookup, as runtimes without zlib's crc32 compute it. */
+export function tableCrc32(data: Uint8Array, previous?: number): number;
+
 /**
  * The CRC-32 of two byte runs joined, from the CRC of each and the length of the second.
  *

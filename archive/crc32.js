@@ -1,6 +1,8 @@
 // CRC-32 (IEEE 802.3), as gzip and zip need it. Plain JavaScript on purpose: the compression worker imports it, and
 // a worker thread must load unchanged in Bun, Deno and Node (where tsx's loader does not reach worker threads).
 // Types: crc32.d.ts.
+import * as zlib from "node:zlib";
+
 const TABLE = (() => {
   const table = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -11,7 +13,15 @@ const TABLE = (() => {
   return table;
 })();
 
+// zlib's own CRC-32 where the runtime has it (Bun, Node 20.15+): the same numbers, thirty times faster than the
+// table loop below, which was a twentieth of the time a compression worker spent on a chunk.
+const native = typeof zlib.crc32 === "function" ? zlib.crc32 : undefined;
+
 export function crc32(data, previous = 0) {
+  return native === undefined ? tableCrc32(data, previous) : native(data, previous) >>> 0;
+}
+
+export function tableCrc32(data, previous = 0) {
   let c = ~previous >>> 0;
   for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

@@ -410,7 +410,7 @@ function benchArchive(vox: string): Row[] {
   return measure([
     { group: "archive", name: "vox release archive (tar + parallel fflate gzip + sha256, streamed, Bun)", argv: [bun, join(root, "bench", "archive_one.ts"), vox, join(work, "ours.tar.gz")], runs: RUNS.archive },
     { group: "archive", name: "tar -czf + sha256sum (GNU, gzip -6)", argv: [`cd ${work} && tar -czf theirs.tar.gz vox && sha256sum theirs.tar.gz`], runs: RUNS.archive, shell: true },
-  ]);
+  ], 2);
 }
 
 /** `vox deploy build` of the 209 MB sample project for two platforms against tar | gzip -6 | sha256sum of its tree. */
