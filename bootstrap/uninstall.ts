@@ -4,6 +4,7 @@ import { VoxError } from "../errors/mod.ts";
 import { executableName, findTarget } from "../policy/mod.ts";
 import { parkedPath, previousPath } from "../upgrade/swap.ts";
 import { PROFILES, removePathBlock } from "./profile.ts";
+import { writableByOthers } from "../io/ownership.ts";
 import { type FoundReceipt, RECEIPT_NAME, type Receipt, readReceipt } from "./receipt.ts";
 
 export interface UninstallReport {
@@ -64,8 +65,8 @@ type Refuse = (why: string, hint: string) => VoxError;
 function checkTrust(found: FoundReceipt, uid: number | undefined, refuse: Refuse): void {
   if (uid === undefined) return; // Windows: no uids or mode bits; the directory's ACL decides who could write it.
   const hint = `Run 'vox self uninstall' as the user who installed vox, or remove vox by hand; ${found.path} is not obeyed.`;
-  if (found.uid !== uid && found.uid !== 0) throw refuse(`is owned by uid ${found.uid}, not by you (uid ${uid})`, hint);
-  if ((found.mode & 0o022) !== 0) throw refuse(`is writable by other users (mode ${(found.mode & 0o777).toString(8)})`, hint);
+  const why = writableByOthers(found, uid);
+  if (why) throw refuse(why, hint);
 }
 
 async function planRemoval(receipt: Receipt, installDir: string, home: string, refuse: Refuse): Promise<Plan> {

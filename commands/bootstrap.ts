@@ -8,7 +8,7 @@ import { type InstallDeps, type InstallOptions, install, pathBlock } from "../bo
 import type { CommandContext, CommandSpec, Handler, ParsedArgs } from "../cli/mod.ts";
 import { progressReporter } from "../download/mod.ts";
 import { ExitCode } from "../errors/mod.ts";
-import { isProcessAlive } from "../io/mod.ts";
+import { isProcessAlive, processOwner } from "../io/mod.ts";
 import { assetName, detectHostTarget, executableName, namedCheckout, RELEASE_SOURCE, sourceInstallSteps } from "../policy/mod.ts";
 import type { ReleaseProvider } from "../providers/mod.ts";
 import { indexSerialGuard } from "../upgrade/mod.ts";
@@ -30,7 +30,7 @@ async function resolveOptions(args: ParsedArgs, context: CommandContext): Promis
   const installDir = resolve(context.cwd, args.string("install-dir") ?? context.env.get("VOX_INSTALL_DIR") ?? join(home, ".vox", "bin"));
   // The same anti-rollback floor vox upgrade keeps: a mirror index older than one seen before is refused.
   const stateDir = context.env.get("VOX_STATE_DIR") ?? join(home, ".vox", "state");
-  const network = await networkSeams(args, context, { indexGuard: indexSerialGuard(stateDir) });
+  const network = await networkSeams(args, context, { indexGuard: indexSerialGuard(stateDir, processOwner()) });
   const version = args.string("version") ?? context.env.get("VOX_VERSION");
   const checkout = await namedCheckout({ cwd: context.cwd, env: context.env, flag: args.string("repo-root") });
   return {

@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUILD_VERSION } from "../build/constants.ts";
 import type { Handler } from "../cli/mod.ts";
-import { type Env, isProcessAlive } from "../io/mod.ts";
+import { type Env, isProcessAlive, processOwner } from "../io/mod.ts";
 import { progressReporter } from "../download/mod.ts";
 import { errorMessage, formatError, usageError, VoxError } from "../errors/mod.ts";
 import { detectHostTarget, namedCheckout, requireOwnCheckout } from "../policy/mod.ts";
@@ -53,7 +53,7 @@ export const upgradeCommand: Handler = async (args, context) => {
   if (source !== "release" && source !== "repo") throw usageError("E_USAGE", `Cannot upgrade from source '${source}': expected release or repo`);
   const home = env.get("HOME") ?? homedir();
   const stateDir = env.get("VOX_STATE_DIR") ?? join(home, ".vox", "state");
-  const network = await networkSeams(args, context, { indexGuard: indexSerialGuard(stateDir) });
+  const network = await networkSeams(args, context, { indexGuard: indexSerialGuard(stateDir, processOwner()) });
   const pauseAt = env.get("VOX_UPGRADE_PAUSE_AT");
   const version = args.string("version") ?? env.get("VOX_UPGRADE_VERSION");
   const from = args.string("from");
@@ -90,6 +90,7 @@ export const upgradeCommand: Handler = async (args, context) => {
       checkoutRoot: () => rebuildCheckout(args.string("repo-root"), context.cwd, env),
       stateDir,
       uid: process.getuid?.(),
+      stateOwner: processOwner(),
       lockWaitMs: Number(env.get("VOX_UPGRADE_LOCK_WAIT_MS") ?? 30_000),
       isAlive: isProcessAlive,
       // A test hook: stop at a named step so crash-safety tests can SIGKILL the process exactly there.

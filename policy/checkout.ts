@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import type { Env } from "../io/mod.ts";
+import { writableByOthers } from "../io/ownership.ts";
 import { SOURCE_INSTALL } from "./source_install.ts";
 
 // node:fs/promises is loaded when first used, not with this module: policy/ is in every command's start-up (vox
@@ -50,7 +51,7 @@ export async function requireOwnCheckout(root: string, uid: number): Promise<voi
     const path = join(root, name);
     const info = await lstat(path).catch(() => undefined);
     if (!info) continue;
-    const why = info.isSymbolicLink() ? "is a symbolic link" : info.uid !== uid && info.uid !== 0 ? `is owned by uid ${info.uid}, not by you (uid ${uid}) or root` : (info.mode & 0o022) !== 0 ? `is writable by ${info.mode & 0o002 ? "others" : "its group"} (mode ${(info.mode & 0o7777).toString(8).padStart(4, "0")})` : undefined;
+    const why = info.isSymbolicLink() ? "is a symbolic link" : writableByOthers(info, uid);
     if (why) {
       throw new VoxError("E_CHECKOUT_UNSAFE", `Cannot build vox from ${root}: ${path} ${why}`, {
         hint: "A source build runs the checkout's npm scripts as you. Use a clone you own that no one else can write (chmod go-w), or install the release binary.",

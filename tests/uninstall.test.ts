@@ -157,7 +157,7 @@ describe("vox self uninstall removes what install and upgrades left, and nothing
     chmodSync(receiptPath, 0o666);
     const writable = uninstall(vox, home, [], { nobody: true });
     assert.equal(writable.status, 1, writable.stdout);
-    assert.match(writable.stderr, /the receipt is writable by other users \(mode 666\)/);
+    assert.match(writable.stderr, /the receipt is writable by others \(mode 0666\)/);
     chmodSync(receiptPath, 0o644);
 
     const asOwner = uninstall(vox, home, [], { nobody: true });

@@ -50,6 +50,8 @@ export interface UpgradeDeps {
   checkoutRoot: () => Promise<string>;
   stateDir: string;
   uid: number | undefined;
+  /** Who may have written the trust state: this process's user and private group (undefined on Windows). */
+  stateOwner: { uid: number; gid: number } | undefined;
   lockWaitMs: number;
   isAlive: (pid: number) => boolean;
   checkpoint: (step: Checkpoint) => Promise<void>;
@@ -75,7 +77,7 @@ export interface UpgradeReport {
  */
 export async function upgrade(request: UpgradeRequest, deps: UpgradeDeps): Promise<UpgradeReport> {
   await preflight(deps);
-  await mkdir(deps.stateDir, { recursive: true });
+  await mkdir(deps.stateDir, { recursive: true, mode: 0o700 });
   const lock = await acquireFileLock(join(deps.stateDir, "upgrade.lock"), {
     waitMs: deps.lockWaitMs,
     sleep: deps.downloads.sleep,
@@ -151,7 +153,7 @@ async function selectVersion(request: UpgradeRequest, deps: UpgradeDeps): Promis
     throw new VoxError("E_DOWNGRADE", `Cannot upgrade from ${deps.currentVersion} to ${version}: that is a downgrade`, { hint: "Pass --allow-downgrade if you mean it (or --rollback to return to the previous binary)." });
   }
   // Anti-rollback across rollbacks: once a version was installed, an older signed release is not "new" again.
-  const { highestVersion } = await readTrustState(deps.stateDir);
+  const { highestVersion } = await readTrustState(deps.stateDir, deps.stateOwner);
   if (highestVersion && semver.lt(version, highestVersion) && !request.allowDowngrade) {
     if (request.mode === "check" && request.version === undefined) return { version, tag, source, verdict: "up-to-date" };
     throw new VoxError("E_DOWNGRADE", `Cannot upgrade to ${version}: vox ${highestVersion} was installed on this machine before, and ${version} is older`, {
@@ -213,7 +215,7 @@ async function rollback(deps: UpgradeDeps): Promise<UpgradeReport> {
 }
 
 async function recordVersion(deps: UpgradeDeps, version: string): Promise<void> {
-  const state = await readTrustState(deps.stateDir);
+  const state = await readTrustState(deps.stateDir, deps.stateOwner);
   if (!state.highestVersion || semver.gt(version, state.highestVersion)) await writeTrustState(deps.stateDir, { ...state, highestVersion: version });
 }
 
@@ -221,9 +223,9 @@ async function recordVersion(deps: UpgradeDeps, version: string): Promise<void> 
  * Anti-rollback for mirror indexes: an index whose serial is lower than one accepted before is refused (a mirror
  * serving yesterday's "latest"); a higher one is remembered.
  */
-export function indexSerialGuard(stateDir: string): (index: MirrorIndex, source: string) => Promise<void> {
+export function indexSerialGuard(stateDir: string, owner: { uid: number; gid: number } | undefined): (index: MirrorIndex, source: string) => Promise<void> {
   return async (index, source) => {
-    const state = await readTrustState(stateDir);
+    const state = await readTrustState(stateDir, owner);
     const seen = state.indexSerials[source] ?? 0;
     if (index.serial < seen) {
       throw new VoxError("E_MIRROR_INDEX_ROLLBACK", `Cannot trust ${source}: its serial ${index.serial} is lower than serial ${seen} accepted before`, {
