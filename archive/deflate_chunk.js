@@ -12,16 +12,22 @@ import { crc32 } from "./crc32.js";
 
 /** The deflate window: every chunk after the first is primed with this much of the input before it. */
 export const WINDOW = 1 << 15;
+/**
+ * fflate's memory level, part of the format like the chunk size: a 64 Ki-entry match table (fflate's lowest
+ * recommended) stays in a 512 KiB L2 cache where its default for 1 MiB pushes (2^20 entries) does not. Measured under
+ * Bun on the ~110 MB executable: 55-65 instead of 67-92 ms per MiB at level 6, and 0.03% more bytes.
+ */
+const MEMORY_LEVEL = 4;
 export function deflateChunk(job) {
   const { data, dictionary, final, level } = job;
   const crc = crc32(data);
-  if (final && dictionary.length === 0) return { deflated: deflateSync(data, { level }), crc };
+  if (final && dictionary.length === 0) return { deflated: deflateSync(data, { level, mem: MEMORY_LEVEL }), crc };
   if (dictionary.length !== 0 && dictionary.length !== WINDOW) throw new Error(`a chunk's dictionary must be empty or ${WINDOW} bytes, not ${dictionary.length}`);
   const parts = [];
   const first = dictionary.length === 0;
   if (first) parts.push(storedBlock(data.subarray(0, WINDOW)));
   const body = first ? data.subarray(WINDOW) : data;
-  const deflate = new Deflate({ level, dictionary: first ? data.subarray(0, WINDOW) : dictionary }, (part) => parts.push(part));
+  const deflate = new Deflate({ level, mem: MEMORY_LEVEL, dictionary: first ? data.subarray(0, WINDOW) : dictionary }, (part) => parts.push(part));
   // One push: how a chunk is pushed shapes the blocks fflate emits, and fewer, larger pushes are faster (64 KiB pushes
   // cost half as much time again).
   deflate.push(body, final);

@@ -166,6 +166,21 @@ describe("the highest version installed is a floor", () => {
     assert.equal(run(bin, ["upgrade", "--version", "v0.2.0", "--allow-downgrade", "--base-url", base], env).status, 0);
     assert.equal(versionOf(bin), "vox 0.2.0");
   });
+
+  test("floors another user could have written are refused, not obeyed", () => {
+    const { base, dir } = mirror("lowered", [r1, r2, rc]);
+    signIndex(dir, indexOf([r1, r2, rc], 1));
+    const { bin, env } = installed();
+    assert.equal(run(bin, ["upgrade", "--channel", "next", "--base-url", base], env).status, 0);
+    assert.equal(run(bin, ["upgrade", "--rollback"], env).status, 0);
+    const state = join(env.VOX_STATE_DIR!, "trust.json");
+    chmodSync(state, 0o666);
+    writeFileSync(state, JSON.stringify({ schema: "vox.upgrade-state/1", indexSerials: {}, highestVersion: null }));
+    const lowered = run(bin, ["upgrade", "--version", "v0.2.0", "--base-url", base], env);
+    assert.equal(lowered.status, 1, lowered.stderr);
+    assert.match(lowered.stderr, /Cannot trust the upgrade trust state .*trust\.json: it is writable by others \(mode 0666\), so another user could lower its floors\nhint: Keep VOX_STATE_DIR/);
+    assert.equal(versionOf(bin), "vox 0.1.0");
+  });
 });
 
 describe("rollback swaps back only what an upgrade kept", () => {
