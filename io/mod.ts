@@ -1,4 +1,4 @@
-// Side effects behind narrow interfaces: environment, clock, process spawning, output streams; bounded concurrency.
+// Side effects behind narrow interfaces (environment, clock, spawning, output), bounded concurrency, file ownership.
 // Owns the real implementations and the in-memory ones unit tests pass in; nothing here knows about vox.
 
 export { type Env, mapEnv, processEnv } from "./env.ts";

@@ -74,9 +74,18 @@ export function relaunchWithoutOptimizingJit(running: RunningProcess): Relaunch 
   return { file: running.execPath, argv: [running.argv0, ...running.argv.slice(2)], env };
 }
 
-/** Replaces this process as relaunchWithoutOptimizingJit says, or returns when there is nothing to do. */
+/**
+ * Replaces this process as relaunchWithoutOptimizingJit says, or returns when there is nothing to do. A relaunch
+ * that fails (the executable's path no longer reachable, as for a user who may not search its directory) is not an
+ * error: the command runs here, tiers on, and reports what it finds itself.
+ */
 export function relaunchIoBound(): void {
   const relaunch = relaunchWithoutOptimizingJit({ platform: process.platform, execPath: process.execPath, argv0: process.argv0, argv: process.argv, env: process.env, bunMain: bun()?.main });
   const execve = (process as { execve?: (file: string, argv: string[], env: Record<string, string>) => never }).execve;
-  if (relaunch !== undefined && execve !== undefined) execve(relaunch.file, relaunch.argv, relaunch.env);
+  if (relaunch === undefined || execve === undefined) return;
+  try {
+    execve(relaunch.file, relaunch.argv, relaunch.env);
+  } catch {
+    return;
+  }
 }
