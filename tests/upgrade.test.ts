@@ -269,12 +269,14 @@ describe("crash safety and locking", () => {
   test("two concurrent upgrades: one swaps, the other reports who holds the lock; a dead holder's lock is taken over", async () => {
     const { bin, env } = installed();
     const first = spawn(bin, ["upgrade", "--version", "v0.2.0", "--base-url", plainBase], { env: { ...env, VOX_UPGRADE_PAUSE_AT: "staged" }, stdio: ["ignore", "ignore", "pipe"] });
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       let stderr = "";
       first.stderr.setEncoding("utf8").on("data", (chunk: string) => {
         stderr += chunk;
         if (stderr.includes("paused at staged")) resolve();
       });
+      // An upgrade that fails before the checkpoint fails this test instead of leaving it waiting.
+      first.on("exit", (code, signal) => reject(new Error(`upgrade ended with ${code ?? signal} before staged: ${stderr}`)));
     });
     const second = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
       const child = spawn(bin, ["upgrade", "--version", "v0.2.0", "--base-url", plainBase], { env: { ...env, VOX_UPGRADE_LOCK_WAIT_MS: "300" }, stdio: ["ignore", "ignore", "pipe"] });
