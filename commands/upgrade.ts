@@ -89,8 +89,7 @@ export const upgradeCommand: Handler = async (args, context) => {
       cwd: context.cwd,
       checkoutRoot: () => rebuildCheckout(args.string("repo-root"), context.cwd, env),
       stateDir,
-      uid: process.getuid?.(),
-      stateOwner: processOwner(),
+      owner: processOwner(),
       lockWaitMs: Number(env.get("VOX_UPGRADE_LOCK_WAIT_MS") ?? 30_000),
       isAlive: isProcessAlive,
       // A test hook: stop at a named step so crash-safety tests can SIGKILL the process exactly there.

@@ -9,4 +9,4 @@ export { writeFileAtomic } from "./atomic.ts";
 export { acquireFileLock, type FileLock, type FileLockOptions } from "./file_lock.ts";
 export { mapLimit } from "./pool.ts";
 export { fileChunks } from "./file_chunks.ts";
-export { processOwner, writableByOthers } from "./ownership.ts";
+export { type Owner, processOwner, writableByOthers } from "./ownership.ts";

@@ -1,3 +1,9 @@
+/** A user and their primary group, as the process runs. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /**
  * Why a file or directory vox obeys could have been written by someone other than `uid`, or undefined when it
  * could not: git's `safe.directory` rule (owned by you or by root, who could do anything anyway) plus mode bits.
@@ -17,6 +23,6 @@ export function writableByOthers(stats: { uid: number; gid?: number; mode: numbe
 }
 
 /** Who this process runs as, for writableByOthers(); undefined where there are no uids (Windows). */
-export function processOwner(): { uid: number; gid: number } | undefined {
+export function processOwner(): Owner | undefined {
   return process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined;
 }

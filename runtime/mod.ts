@@ -86,6 +86,6 @@ export function relaunchIoBound(): void {
   try {
     execve(relaunch.file, relaunch.argv, relaunch.env);
   } catch {
-    return;
+    // Not relaunched: the command runs in this process.
   }
 }

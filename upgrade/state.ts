@@ -1,9 +1,9 @@
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { VoxError } from "../errors/mod.ts";
 import { z } from "../errors/schema.ts";
-import { writableByOthers, writeFileAtomic } from "../io/mod.ts";
+import { type Owner, writableByOthers, writeFileAtomic } from "../io/mod.ts";
 
 /** What the client has accepted before: the floor for anti-rollback (mirror index serials, release versions). */
 const TrustStateSchema = z.object({
@@ -22,7 +22,7 @@ export type TrustState = z.infer<typeof TrustStateSchema>;
  * or index would then pass. So is one that another user could have written (`owner`: who runs vox, undefined on
  * Windows), with its directory: whoever can write the floors can lower them.
  */
-export async function readTrustState(stateDir: string, owner: { uid: number; gid: number } | undefined): Promise<TrustState> {
+export async function readTrustState(stateDir: string, owner: Owner | undefined): Promise<TrustState> {
   const path = join(stateDir, "trust.json");
   const damaged = (why: string) =>
     new VoxError("E_TRUST_STATE", `Cannot read the upgrade trust state ${path}: ${why}`, {
@@ -54,9 +54,7 @@ export async function readTrustState(stateDir: string, owner: { uid: number; gid
   return parsed.data;
 }
 
-type Stats = { uid: number; gid: number; mode: number };
-
-function requireOwnState(path: string, directory: Stats, file: Stats, owner: { uid: number; gid: number }): void {
+function requireOwnState(path: string, directory: Stats, file: Stats, owner: Owner): void {
   const directoryWhy = writableByOthers(directory, owner.uid, owner.gid);
   const fileWhy = writableByOthers(file, owner.uid, owner.gid);
   const why = directoryWhy ? `its directory ${directoryWhy}` : fileWhy ? `it ${fileWhy}` : undefined;

@@ -5,7 +5,7 @@ import { requireVersion } from "../bootstrap/install.ts";
 import type { DownloadDeps } from "../download/mod.ts";
 import { errorMessage, VoxError } from "../errors/mod.ts";
 import type { MinisignPublicKey } from "../integrity/mod.ts";
-import { acquireFileLock, type Clock, type Output, type Spawner } from "../io/mod.ts";
+import { acquireFileLock, type Clock, type Output, type Owner, type Spawner } from "../io/mod.ts";
 import { executableName, parseAssetName, parseTag, type Target } from "../policy/mod.ts";
 import type { MirrorIndex, ReleaseProvider } from "../providers/mod.ts";
 // The release modules install needs, not release/mod.ts: its build and attestation halves cost install memory.
@@ -49,9 +49,8 @@ export interface UpgradeDeps {
   cwd: string;
   checkoutRoot: () => Promise<string>;
   stateDir: string;
-  uid: number | undefined;
-  /** Who may have written the trust state: this process's user and private group (undefined on Windows). */
-  stateOwner: { uid: number; gid: number } | undefined;
+  /** Who runs the upgrade (undefined on Windows): whose binary and trust state these must be. */
+  owner: Owner | undefined;
   lockWaitMs: number;
   isAlive: (pid: number) => boolean;
   checkpoint: (step: Checkpoint) => Promise<void>;
@@ -112,7 +111,7 @@ export async function upgrade(request: UpgradeRequest, deps: UpgradeDeps): Promi
 }
 
 async function preflight(deps: UpgradeDeps): Promise<void> {
-  const owner = await managedBy(deps.target, deps.uid);
+  const owner = await managedBy(deps.target, deps.owner?.uid);
   if (owner) {
     throw new VoxError("E_MANAGED_EXTERNALLY", `Cannot upgrade ${deps.target}: it is managed by ${owner.manager}`, { hint: `Use: ${owner.instead}.` });
   }
@@ -153,7 +152,7 @@ async function selectVersion(request: UpgradeRequest, deps: UpgradeDeps): Promis
     throw new VoxError("E_DOWNGRADE", `Cannot upgrade from ${deps.currentVersion} to ${version}: that is a downgrade`, { hint: "Pass --allow-downgrade if you mean it (or --rollback to return to the previous binary)." });
   }
   // Anti-rollback across rollbacks: once a version was installed, an older signed release is not "new" again.
-  const { highestVersion } = await readTrustState(deps.stateDir, deps.stateOwner);
+  const { highestVersion } = await readTrustState(deps.stateDir, deps.owner);
   if (highestVersion && semver.lt(version, highestVersion) && !request.allowDowngrade) {
     if (request.mode === "check" && request.version === undefined) return { version, tag, source, verdict: "up-to-date" };
     throw new VoxError("E_DOWNGRADE", `Cannot upgrade to ${version}: vox ${highestVersion} was installed on this machine before, and ${version} is older`, {
@@ -215,7 +214,7 @@ async function rollback(deps: UpgradeDeps): Promise<UpgradeReport> {
 }
 
 async function recordVersion(deps: UpgradeDeps, version: string): Promise<void> {
-  const state = await readTrustState(deps.stateDir, deps.stateOwner);
+  const state = await readTrustState(deps.stateDir, deps.owner);
   if (!state.highestVersion || semver.gt(version, state.highestVersion)) await writeTrustState(deps.stateDir, { ...state, highestVersion: version });
 }
 
@@ -223,7 +222,7 @@ async function recordVersion(deps: UpgradeDeps, version: string): Promise<void> 
  * Anti-rollback for mirror indexes: an index whose serial is lower than one accepted before is refused (a mirror
  * serving yesterday's "latest"); a higher one is remembered.
  */
-export function indexSerialGuard(stateDir: string, owner: { uid: number; gid: number } | undefined): (index: MirrorIndex, source: string) => Promise<void> {
+export function indexSerialGuard(stateDir: string, owner: Owner | undefined): (index: MirrorIndex, source: string) => Promise<void> {
   return async (index, source) => {
     const state = await readTrustState(stateDir, owner);
     const seen = state.indexSerials[source] ?? 0;
