@@ -1,15 +1,14 @@
 // Parallel deflate whose bytes depend only on the input: the stream is cut into fixed 1 MiB chunks, each compressed
-// on its own (primed with the 32 KiB before it) on whichever thread is free, and the results are joined in order.
+// on its own (pigz's independent mode) on whichever thread is free, and the results are joined in order.
 // The cut points, the level and the code are fixed, so one, two or four workers, or none, give the same bytes.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { usageError, VoxError } from "../errors/mod.ts";
 import { crc32Combine } from "./crc32.js";
-import { type ChunkJob, deflateChunk, WINDOW } from "./deflate_chunk.js";
+import { CHUNK_SIZE, type ChunkJob, deflateChunk } from "./deflate_chunk.js";
 import { concat } from "./tar_writer.ts";
 
-/** The chunk size: part of the format (changing it changes every layer and archive, and the assembly format). */
-export const CHUNK_SIZE = 1 << 20;
+export { CHUNK_SIZE };
 /** Chunks queued or in flight per worker: enough to keep each busy while the reader refills, bounded for memory. */
 const DEPTH_PER_WORKER = 2;
 /** Past this many workers, two cores' worth of hashing and writing on the main thread is the limit, not deflate. */
@@ -140,7 +139,6 @@ export interface DeflateSummary {
 export class DeflateStream {
   #buffer = new Uint8Array(CHUNK_SIZE);
   #filled = 0;
-  #dictionary = new Uint8Array(0);
   #submitted = 0;
   readonly #inFlight: Array<{ result: Promise<{ deflated: Uint8Array; crc: number }>; length: number }> = [];
   readonly #summary: DeflateSummary = { crc: 0, size: 0, compressedSize: 0 };
@@ -170,8 +168,7 @@ export class DeflateStream {
   async #submit(final: boolean): Promise<void> {
     const data = this.#buffer.subarray(0, this.#filled);
     const length = data.length;
-    const job: ChunkJob = { data, dictionary: this.#dictionary, final, level: this.options.level };
-    this.#dictionary = data.slice(Math.max(0, data.length - WINDOW));
+    const job: ChunkJob = { data, final, level: this.options.level };
     this.#buffer = new Uint8Array(CHUNK_SIZE);
     this.#filled = 0;
     // A stream of one chunk (most small layers) is compressed here: starting a worker would cost more than it saves.
@@ -195,7 +192,7 @@ export class DeflateStream {
 }
 
 /**
- * A gzip member around a chunked deflate stream: fixed header (no name, mtime 0, OS Unix, as fflate wrote it),
+ * A gzip member around a chunked deflate stream: fixed header (no name, mtime 0, OS Unix),
  * then the stream, then CRC-32 and length. One member, so every gzip reader takes it.
  *
  * @example
@@ -235,7 +232,7 @@ export function gzipDeterministic(data: Uint8Array): Uint8Array {
   let crc = 0;
   for (let at = 0; at === 0 || at < data.length; at += CHUNK_SIZE) {
     const final = at + CHUNK_SIZE >= data.length;
-    const chunk = deflateChunk({ data: data.subarray(at, at + CHUNK_SIZE), dictionary: data.subarray(Math.max(0, at - WINDOW), at), final, level: 6 });
+    const chunk = deflateChunk({ data: data.subarray(at, at + CHUNK_SIZE), final, level: 6 });
     crc = crc32Combine(crc, chunk.crc, Math.min(CHUNK_SIZE, data.length - at));
     parts.push(chunk.deflated);
   }

@@ -60,7 +60,7 @@ test("gzipDeterministic() joins chunks into streams zlib and GNU gzip accept, wh
     sample[i] = i % 100 < 50 ? 97 + (Math.floor(i / 100) % 26) : state >>> 24;
   }
   const cases: Record<string, Uint8Array> = {
-    // A tar of this sample was the layer GNU gzip rejected when fflate's own sync flush joined the chunks.
+    // A tar of this sample was a layer GNU gzip once rejected (a sync flush written at the wrong bit offset).
     "a tar with a 3.5 MiB file": tarBytes([{ name: "data", type: "directory", mode: 0o755, mtime: 0 }, { name: "data/sample.bin", type: "file", mode: 0o644, mtime: 0, data: sample }]),
     "zeros": new Uint8Array(CHUNK_SIZE * 3 + 5),
     "two whole chunks": largeInput().subarray(0, CHUNK_SIZE * 2),

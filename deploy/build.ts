@@ -35,7 +35,7 @@ import { builderIdentity, slsaProvenance } from "./provenance.ts";
 import { cycloneDxSbom } from "./sbom.ts";
 
 /** The assembly format: bump it whenever the same inputs would give different image bytes. */
-export const ASSEMBLY_FORMAT = "vox.oci/3";
+export const ASSEMBLY_FORMAT = "vox.oci/4";
 
 export interface BuildOptions {
   /** Platforms to build, overriding Vox.toml's `platforms`. */

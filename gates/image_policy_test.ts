@@ -34,7 +34,7 @@ const scratchProject: ProjectEvidence = {
   manifestPath: "Vox.toml",
   platforms: ["linux/amd64", "linux/arm64"],
   lockPath: "vox.lock",
-  lock: { version: 1, assembly: "vox.oci/3", tool: "vox 0.1.0", inputs: [{ from: "app", to: "/app", files: 1, hash: digest("f") }] },
+  lock: { version: 1, assembly: "vox.oci/4", tool: "vox 0.1.0", inputs: [{ from: "app", to: "/app", files: 1, hash: digest("f") }] },
   lockProblems: [],
   inputFiles: [{ path: "/app/x", sha256: "c".repeat(64) }],
 };

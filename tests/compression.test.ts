@@ -63,17 +63,17 @@ test("vox deploy build's peak RSS stays far below the size of a 320 MiB file it 
   assert.match(listing, /-rw-r--r-- 0\/0\s+335544320 .* data\/zeros\.bin\n/);
 });
 
-test("a vox.lock written for an earlier assembly format (vox.oci/2) is stale with that reason: --locked refuses it, a plain build relocks", () => {
+test("a vox.lock written for an earlier assembly format (vox.oci/3) is stale with that reason: --locked refuses it, a plain build relocks", () => {
   const dir = project((data) => writeFileSync(join(data, "run"), "#!/bin/sh\n"));
   assert.equal(vox(RUNNERS.bun!, ["lock"], dir).status, 0);
   const lock = join(dir, "vox.lock");
-  writeFileSync(lock, readFileSync(lock, "utf8").replace(/^assembly = ".*"$/m, 'assembly = "vox.oci/2"'));
+  writeFileSync(lock, readFileSync(lock, "utf8").replace(/^assembly = ".*"$/m, 'assembly = "vox.oci/3"'));
   const refused = vox(RUNNERS.bun!, ["deploy", "build", "--locked"], dir);
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /vox\.lock is stale:\n {2}- assembly format vox\.oci\/2 differs from vox\.oci\/3 \(this vox writes other image bytes from the same inputs/);
+  assert.match(refused.stderr, /vox\.lock is stale:\n {2}- assembly format vox\.oci\/3 differs from vox\.oci\/4 \(this vox writes other image bytes from the same inputs/);
   const relocked = vox(RUNNERS.bun!, ["deploy", "build"], dir);
   assert.equal(relocked.status, 0, relocked.stderr);
-  assert.match(readFileSync(lock, "utf8"), /^assembly = "vox\.oci\/3"$/m);
+  assert.match(readFileSync(lock, "utf8"), /^assembly = "vox\.oci\/4"$/m);
 });
 
 test("the image digest is the same from Bun, Node, Deno and the compiled vox with 1, 2 and 4 workers; gzip, tar, skopeo and umoci read the layer", async (t) => {
