@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { gunzipSync } from "fflate";
+import { gunzipSync } from "node:zlib";
 import { CHUNK_SIZE, DeflatePool, gzipDeterministic, tarBytes } from "../archive/mod.ts";
 import { sha256Digest } from "./digest.ts";
 import { type LayerEntry, writeLayer } from "./layer.ts";
