@@ -1,4 +1,4 @@
-// Deterministic zip writer, by hand: fflate's zipSync derives DOS timestamps from the local time zone, and an
+// Deterministic zip writer, by hand: zip libraries take DOS timestamps from the local time zone (fflate's zipSync does), and an
 // archive streamed through parallel deflate needs its CRC and sizes after the data (a data descriptor).
 import { VoxError } from "../errors/mod.ts";
 import { concat } from "./tar_writer.ts";
